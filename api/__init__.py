@@ -1,0 +1,1 @@
+"""HTTP layer: FastAPI app factory, routers and error mapping over :mod:`layers`."""

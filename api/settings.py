@@ -1,0 +1,97 @@
+"""Settings, split by concern, read from the environment (and ``.env``).
+
+Nothing here is built at import time: :func:`get_settings` is the cached getter, and
+``create_app`` takes a ``Settings`` so tests can pass their own.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the database is. With ``DATABASE_URL`` set, that server is used as it is;
+    otherwise the project-local cluster (``landplan db up``) on ``port``."""
+
+    model_config = SettingsConfigDict(env_prefix="LANDPLAN_DB_", env_file=".env", extra="ignore")
+
+    url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "LANDPLAN_DB_URL")
+    )
+    host: str = "127.0.0.1"
+    port: int = 55432
+    name: str = "landplan"
+    user: str = "landplan"
+    state_dir: Path = PROJECT_ROOT / "var"
+    pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
+    pool_size: int = 10
+
+    @property
+    def external(self) -> bool:
+        """True when ``DATABASE_URL`` names a server the project does not manage."""
+        return self.url is not None
+
+    @property
+    def password_file(self) -> Path:
+        return self.state_dir / "db-password"
+
+    def sqlalchemy_url(self, database: str | None = None) -> URL:
+        """The URL for SQLAlchemy (psycopg 3 driver), optionally for another database."""
+        if self.url is not None:
+            url = make_url(self.url.get_secret_value())
+            url = url.set(drivername="postgresql+psycopg")
+        else:
+            password = (
+                self.password_file.read_text().strip() if self.password_file.exists() else None
+            )
+            url = URL.create(
+                "postgresql+psycopg",
+                username=self.user,
+                password=password,
+                host=self.host,
+                port=self.port,
+                database=self.name,
+            )
+        return url.set(database=database) if database else url
+
+
+class ServerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LANDPLAN_", env_file=".env", extra="ignore")
+
+    env: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    #: Token for staff endpoints; no default, and a placeholder is refused outside
+    #: development.
+    admin_token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> ServerSettings:
+        token = self.admin_token.get_secret_value() if self.admin_token else None
+        if self.env != "development" and token in {"change-me", "changeme", "secret", ""}:
+            raise ValueError("LANDPLAN_ADMIN_TOKEN is a placeholder; set a real secret")
+        return self
+
+
+class Settings:
+    """All settings of one process."""
+
+    def __init__(
+        self, database: DatabaseSettings | None = None, server: ServerSettings | None = None
+    ):
+        self.database = database or DatabaseSettings()
+        self.server = server or ServerSettings()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

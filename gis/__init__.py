@@ -1,0 +1,1 @@
+"""Plain GIS library: coordinate systems, geometry checks. No web framework, no database."""

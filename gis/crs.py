@@ -1,0 +1,73 @@
+"""Coordinate reference systems used for Vietnamese land and planning data.
+
+Storage is in VN-2000 provincial 3° zones (Cao Bằng: EPSG:9210); serving is in WGS 84
+(EPSG:4326 / CRS84) and Web Mercator (EPSG:3857). Transformations between VN-2000 and
+WGS 84 are left to PROJ, which picks the EPSG 7-parameter operation of Decision
+05/2007/QĐ-BTNMT (EPSG:6960) rather than a hand-written proj string.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError as _ProjCRSError
+
+from gis.errors import CRSError
+
+#: VN-2000 / TM-3 105-45: the provincial 3° zone of Cao Bằng, the storage CRS.
+VN2000_CAO_BANG = 9210
+#: VN-2000 / UTM zone 48N.
+VN2000_UTM48N = 3405
+#: VN-2000 geographic 2D.
+VN2000_GEOGRAPHIC = 4756
+WGS84 = 4326
+WEB_MERCATOR = 3857
+CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+#: Reference point from the domain brief: lon/lat (WGS 84) and E/N in EPSG:9210.
+REFERENCE_POINT_WGS84 = (106.2575, 22.6657)
+REFERENCE_POINT_VN2000 = (551_956.731, 2_507_463.119)
+
+
+def crs_from_user_input(value: str | int) -> CRS:
+    """Parse ``EPSG:9210``, ``9210``, an OGC URI or a WKT string into a :class:`pyproj.CRS`.
+
+    Raises
+    ------
+    CRSError
+        If PROJ does not know the CRS.
+    """
+    try:
+        return CRS.from_user_input(value)
+    except _ProjCRSError as exc:
+        raise CRSError(f"unknown coordinate reference system: {value!r}") from exc
+
+
+@lru_cache(maxsize=64)
+def transformer(source: int | str, target: int | str) -> Transformer:
+    """A cached, axis-order-safe (x=easting/longitude) transformer between two CRSs."""
+    return Transformer.from_crs(
+        crs_from_user_input(source), crs_from_user_input(target), always_xy=True
+    )
+
+
+def spatial_ref_sys_row(epsg: int) -> dict[str, object]:
+    """The ``spatial_ref_sys`` row PostGIS needs for an EPSG code it does not ship.
+
+    PostGIS resolves a row with ``auth_name='EPSG'`` through PROJ's database first, so the
+    WKT and proj string here are fallbacks for tools that read the table directly.
+    """
+    crs = crs_from_user_input(epsg)
+    with warnings.catch_warnings():
+        # PROJ warns that a proj string loses information; it is only a fallback here.
+        warnings.simplefilter("ignore", UserWarning)
+        proj4 = crs.to_proj4()
+    return {
+        "srid": epsg,
+        "auth_name": "EPSG",
+        "auth_srid": epsg,
+        "srtext": crs.to_wkt("WKT1_GDAL"),
+        "proj4text": proj4,
+    }

@@ -1,0 +1,102 @@
+"""What every layer module shares: the declarative base, the geometry columns and checks,
+and the :class:`Layer` definition that the registry collects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import CheckConstraint, Computed, MetaData, Table, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
+
+from gis.crs import VN2000_CAO_BANG, WGS84
+
+#: The CRS geometries are stored in: areas are legal areas only in VN-2000 (see
+#: docs/architecture.md); a generated WGS 84 copy serves maps and GeoJSON.
+STORAGE_SRID = VN2000_CAO_BANG
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "ck": "%(table_name)s_%(constraint_name)s",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+    "pk": "%(table_name)s_pkey",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class PolygonFeature:
+    """Mixin for tables whose rows are polygons on the map.
+
+    ``geom`` is the authoritative geometry in VN-2000; ``geom_wgs84`` is computed by the
+    database from it, so the two can never disagree. Validity, emptiness and the service
+    area are checked by the database itself, whatever client writes the row.
+    """
+
+    @declared_attr
+    def geom(cls) -> Mapped[Any]:
+        return mapped_column(
+            Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False
+        )
+
+    @declared_attr
+    def geom_wgs84(cls) -> Mapped[Any]:
+        return mapped_column(
+            Geometry("MULTIPOLYGON", srid=WGS84, spatial_index=True),
+            Computed(f"ST_Transform(geom, {WGS84})", persisted=True),
+        )
+
+    @declared_attr
+    def source(cls) -> Mapped[str]:
+        """Lineage: where the geometry came from (survey, digitised plan, illustrative)."""
+        return mapped_column(Text, nullable=False, server_default=text("'unspecified'"))
+
+    @classmethod
+    def geometry_checks(cls) -> tuple[CheckConstraint, ...]:
+        return (
+            CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
+            CheckConstraint("NOT ST_IsEmpty(geom)", name="geom_not_empty"),
+        )
+
+
+def one_of(column: str, values: tuple[str, ...] | tuple[int, ...], name: str) -> CheckConstraint:
+    """A named CHECK that ``column`` takes one of ``values``: statuses and kinds."""
+    listed = ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=name)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """How one table is published: the API, the tiles and the map read only this.
+
+    ``public_properties`` is an allow-list: a column not named there never leaves the
+    server through a public endpoint. ``public_filter`` restricts which rows are public
+    (for plans: approved and published).
+    """
+
+    id: str
+    title: str
+    description: str
+    table: Table
+    public_properties: tuple[str, ...]
+    private_properties: tuple[str, ...] = ()
+    key: str = "id"
+    geometry_column: str = "geom_wgs84"
+    storage_geometry_column: str = "geom"
+    min_zoom: int = 0
+    max_zoom: int = 22
+    tile_feature_limit: int = 20_000
+    style: Mapping[str, Any] = field(default_factory=dict)
+    public_filter: Callable[[Table], ColumnElement[bool]] | None = None
+
+    def public_where(self) -> ColumnElement[bool]:
+        """The row filter for anonymous readers (``true`` when every row is public)."""
+        if self.public_filter is None:
+            return text("true")  # type: ignore[return-value]
+        return self.public_filter(self.table)

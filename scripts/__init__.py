@@ -1,0 +1,1 @@
+"""Operational entry points: the ``landplan`` CLI, the local cluster, demo data, benchmarks."""
