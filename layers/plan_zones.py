@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from layers.base import Base, Layer, PolygonFeature
 from layers.planning_projects import PlanningProject, is_public
 
+
 class PlanZone(PolygonFeature, Base):
     __tablename__ = "plan_zones"
     __table_args__ = (

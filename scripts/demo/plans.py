@@ -214,7 +214,7 @@ def zones(project: dict[str, Any], rng: np.random.Generator) -> list[dict[str, A
 
 def na_can_zones(project: dict[str, Any]) -> list[dict[str, Any]]:
     """The Nà Cạn I lot layout: zone A lots, zone B lots 01-56, the internal road."""
-    minx, miny, maxx, maxy = project["geom"].bounds
+    minx, miny, maxx, _ = project["geom"].bounds
     out = []
     lot_w, lot_d = 5.0, 20.0
     # Zone B: 56 lots in 2 back-to-back rows of 28 along the south edge.

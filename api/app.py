@@ -1,0 +1,52 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from api import errors
+from api.routers import collections, landing
+from api.settings import Settings, get_settings
+from layers.registry import default_registry
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = settings.database
+        app.state.engine = create_async_engine(
+            db.sqlalchemy_url(), pool_size=db.pool_size, pool_pre_ping=True
+        )
+        try:
+            yield
+        finally:
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="landplan",
+        summary="Planning and land information for Cao Bằng city (OGC API Features)",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.registry = default_registry()
+    errors.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.server.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.server.cors_origins,
+            allow_methods=["GET", "HEAD", "OPTIONS"],
+            allow_headers=["*"],
+        )
+    app.include_router(landing.router)
+    app.include_router(collections.router)
+    return app

@@ -1,0 +1,39 @@
+"""Dependency aliases for the routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from api.settings import Settings
+from layers.base import Layer
+from layers.registry import Registry
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_registry(request: Request) -> Registry:
+    return request.app.state.registry
+
+
+async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    async with request.app.state.engine.connect() as conn:
+        yield conn
+
+
+def get_layer(
+    registry: Annotated[Registry, Depends(get_registry)],
+    collection_id: Annotated[str, Path(description="Collection (layer) id")],
+) -> Layer:
+    return registry[collection_id]  # UnknownLayerError -> 404 problem
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+ConnectionDep = Annotated[AsyncConnection, Depends(get_connection)]
+LayerDep = Annotated[Layer, Depends(get_layer)]

@@ -1,0 +1,45 @@
+"""OGC API Features collections: the public layers with titles and extents."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from api.deps import ConnectionDep, LayerDep, RegistryDep
+from api.links import link
+from gis.crs import CRS84_URI
+from layers.base import Layer
+from layers.queries import extent
+
+router = APIRouter(tags=["collections"])
+
+JSON = "application/json"
+
+
+async def _describe(request: Request, conn, layer: Layer) -> dict:
+    xmin, ymin, xmax, ymax = (await conn.execute(extent(layer))).one()
+    spatial = {"crs": CRS84_URI}
+    if xmin is not None:
+        spatial["bbox"] = [[xmin, ymin, xmax, ymax]]
+    return {
+        "id": layer.id,
+        "title": layer.title,
+        "description": layer.description,
+        "itemType": "feature",
+        "extent": {"spatial": spatial},
+        "crs": [CRS84_URI],
+        "storageCrs": "http://www.opengis.net/def/crs/EPSG/0/9210",
+        "links": [link(request, f"/collections/{layer.id}", "self", JSON, layer.title)],
+    }
+
+
+@router.get("/collections", summary="The public collections")
+async def collections(request: Request, registry: RegistryDep, conn: ConnectionDep) -> dict:
+    return {
+        "collections": [await _describe(request, conn, layer) for layer in registry.values()],
+        "links": [link(request, "/collections", "self", JSON, "The public collections")],
+    }
+
+
+@router.get("/collections/{collection_id}", summary="One public collection")
+async def collection(request: Request, layer: LayerDep, conn: ConnectionDep) -> dict:
+    return await _describe(request, conn, layer)

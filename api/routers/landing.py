@@ -1,0 +1,46 @@
+"""Landing page and health."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy.exc import OperationalError
+
+from api.deps import ConnectionDep
+from api.errors import problem
+from api.links import link
+from layers.queries import postgis_version
+
+router = APIRouter(tags=["service"])
+
+JSON = "application/json"
+
+
+@router.get("/", summary="Landing page")
+async def landing(request: Request) -> dict:
+    return {
+        "title": "landplan: Cao Bằng planning and land information",
+        "description": "Approved plans, plan zones, cadastral parcels (public fields only), "
+        "auction lots, development areas and administrative units.",
+        "links": [
+            link(request, "/", "self", JSON, "This document"),
+            link(
+                request,
+                "/openapi.json",
+                "service-desc",
+                "application/vnd.oai.openapi+json;version=3.0",
+                "The API definition",
+            ),
+            link(request, "/docs", "service-doc", "text/html", "The API documentation"),
+            link(request, "/collections", "data", JSON, "The public collections"),
+            link(request, "/health", "status", JSON, "Service health"),
+        ],
+    }
+
+
+@router.get("/health", summary="Database reachable, PostGIS version")
+async def health(conn: ConnectionDep):
+    try:
+        postgis, postgres = (await conn.execute(postgis_version())).one()
+    except OperationalError:
+        return problem(503, "the database is not reachable", title="Unhealthy")
+    return {"status": "ok", "database": "reachable", "postgis": postgis, "postgres": postgres}

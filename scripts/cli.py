@@ -1,0 +1,146 @@
+"""The ``landplan`` command line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import create_engine
+
+from api.settings import DatabaseSettings, get_settings
+from scripts import migrate
+from scripts.cluster import Cluster, ClusterError, ensure_database
+
+app = typer.Typer(
+    help="landplan: planning and land information for Vietnamese cities.", no_args_is_help=True
+)
+db = typer.Typer(
+    help="The database: local cluster, migrations, connection URL.", no_args_is_help=True
+)
+app.add_typer(db, name="db")
+
+
+def _db_settings() -> DatabaseSettings:
+    return get_settings().database
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+@db.command("up")
+def db_up() -> None:
+    """Start the project-local PostGIS cluster (reused if running) and create the database.
+
+    With DATABASE_URL set, no cluster is started: the database there is created if missing.
+    """
+    settings = _db_settings()
+    try:
+        if not settings.external:
+            cluster = Cluster(settings)
+            was_running = cluster.is_running()
+            cluster.start()
+            typer.echo(
+                f"PostGIS cluster {'already running' if was_running else 'started'} on "
+                f"{settings.host}:{settings.port} (data: {cluster.data_dir})"
+            )
+        else:
+            typer.echo("DATABASE_URL is set: using that server, no local cluster started")
+        ensure_database(settings)
+    except (ClusterError, OSError) as exc:
+        _fail(str(exc))
+
+
+@db.command("down")
+def db_down() -> None:
+    """Stop the project-local cluster (nothing to do with DATABASE_URL set)."""
+    settings = _db_settings()
+    if settings.external:
+        typer.echo("DATABASE_URL is set: no local cluster to stop")
+        return
+    try:
+        stopped = Cluster(settings).stop()
+    except ClusterError as exc:
+        _fail(str(exc))
+    typer.echo("PostGIS cluster stopped" if stopped else "PostGIS cluster was not running")
+
+
+@db.command("migrate")
+def db_migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+) -> None:
+    """Upgrade the database schema to REVISION (default: the newest)."""
+    migrate.upgrade(_db_settings().sqlalchemy_url(), revision)
+
+
+@db.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base")],
+) -> None:
+    """Downgrade the database schema to REVISION."""
+    migrate.downgrade(_db_settings().sqlalchemy_url(), revision)
+
+
+@db.command("url")
+def db_url(
+    show_password: Annotated[bool, typer.Option(help="Print the password too")] = True,
+) -> None:
+    """Print the connection URL of the database in use."""
+    url = _db_settings().sqlalchemy_url().set(drivername="postgresql")
+    typer.echo(url.render_as_string(hide_password=not show_password))
+
+
+@app.command("demo-data")
+def demo_data(
+    reload: Annotated[
+        bool, typer.Option(help="Empty the data tables and load the demo again")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Random seed of the generator")] = 2024,
+) -> None:
+    """Load the Cao Bằng demo (skipped when already loaded, unless --reload)."""
+    from scripts.demo import load
+
+    engine = create_engine(_db_settings().sqlalchemy_url())
+    with engine.begin() as conn:
+        if load.is_loaded(conn) and not reload:
+            typer.echo("Demo data already loaded (use --reload to load it again)")
+            return
+        if reload:
+            load.clear(conn)
+        counts = load.load(conn, seed=seed)
+    typer.echo("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default LANDPLAN_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default LANDPLAN_PORT)")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    pid_file: Annotated[Path | None, typer.Option(help="Write the server's PID here")] = None,
+) -> None:
+    """Serve the API (and, later, the map)."""
+    import uvicorn
+
+    server = get_settings().server
+    if pid_file:
+        pid_file.parent.mkdir(parents=True, exist_ok=True)
+        pid_file.write_text(f"{os.getpid()}\n")
+    try:
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host or server.host,
+            port=port or server.port,
+            workers=workers,
+            proxy_headers=True,
+        )
+    finally:
+        if pid_file:
+            pid_file.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    app()
