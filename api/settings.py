@@ -20,7 +20,9 @@ class DatabaseSettings(BaseSettings):
     """Where the database is. With ``DATABASE_URL`` set, that server is used as it is;
     otherwise the project-local cluster (``landplan db up``) on ``port``."""
 
-    model_config = SettingsConfigDict(env_prefix="LANDPLAN_DB_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="LANDPLAN_DB_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     url: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "LANDPLAN_DB_URL")

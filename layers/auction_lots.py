@@ -23,7 +23,8 @@ class AuctionLot(PolygonFeature, Base):
             name="auction_has_date",
         ),
         CheckConstraint(
-            "status <> 'sold' OR winning_price_vnd >= starting_price_vnd",
+            "status <> 'sold' OR (winning_price_vnd IS NOT NULL "
+            "AND winning_price_vnd >= starting_price_vnd)",
             name="sold_has_winning_price",
         ),
         *PolygonFeature.geometry_checks(),

@@ -9,10 +9,10 @@ password is generated at first start and kept in ``var/db-password``, mode 600).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import secrets
-import shutil
 import socket
 import subprocess
 from dataclasses import dataclass
@@ -48,7 +48,14 @@ class Cluster:
 
     @property
     def root(self) -> Path:
-        return self.settings.state_dir / "pg"
+        """``var/pg`` in the project, unless the server user cannot reach it (a project
+        under a private home folder, run as root): then a folder of that user's own."""
+        inside = self.settings.state_dir / "pg"
+        if not self.server_user or self._server_user_can_enter(self.settings.state_dir):
+            return inside
+        digest = hashlib.sha1(str(inside).encode()).hexdigest()[:12]
+        home = Path(pwd.getpwnam(self.server_user).pw_dir)
+        return home / "landplan" / digest
 
     @property
     def data_dir(self) -> Path:
@@ -93,12 +100,11 @@ class Cluster:
                 f"PostgreSQL binaries not found in {self.settings.pg_bin}; run `make setup` "
                 "(installs postgresql-15 and postgresql-15-postgis-3)"
             )
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         password = self._password()
         pwfile = self.root / "initdb-password"
         pwfile.write_text(password + "\n")
         self._hand_over(self.root)
-        self._check_reachable()
         try:
             self._run(
                 "initdb",
@@ -165,18 +171,12 @@ class Cluster:
             os.chown(item, user.pw_uid, user.pw_gid)
         path.chmod(0o700)
 
-    def _check_reachable(self) -> None:
-        if not self.server_user:
-            return
+    def _server_user_can_enter(self, path: Path) -> bool:
+        path.mkdir(parents=True, exist_ok=True)
         probe = subprocess.run(
-            ["runuser", "-u", self.server_user, "--", "test", "-w", str(self.root)], check=False
+            ["runuser", "-u", str(self.server_user), "--", "test", "-x", str(path)], check=False
         )
-        if probe.returncode != 0:
-            raise ClusterError(
-                f"the {self.server_user} user cannot reach {self.root} (a parent folder is "
-                "not traversable); put the project where it can, or set "
-                "LANDPLAN_DB_STATE_DIR to such a folder"
-            )
+        return probe.returncode == 0
 
 
 def _port_in_use(host: str, port: int) -> bool:
@@ -206,7 +206,3 @@ def _admin_connection(settings: DatabaseSettings) -> psycopg.Connection:
     return psycopg.connect(
         url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True
     )
-
-
-def which(program: str) -> str | None:
-    return shutil.which(program)

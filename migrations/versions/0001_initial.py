@@ -322,7 +322,8 @@ def upgrade() -> None:
         ),
         sa.Column("source", sa.Text(), server_default=sa.text("'unspecified'"), nullable=False),
         sa.CheckConstraint(
-            "status <> 'sold' OR winning_price_vnd >= starting_price_vnd",
+            "status <> 'sold' OR (winning_price_vnd IS NOT NULL "
+            "AND winning_price_vnd >= starting_price_vnd)",
             name=op.f("auction_lots_sold_has_winning_price"),
         ),
         sa.CheckConstraint(
@@ -804,7 +805,10 @@ def _seed_land_use_codes() -> None:
     )
     op.bulk_insert(
         table,
-        [dict(zip(("code", "name_vi", "name_en", "land_group"), row, strict=True)) for row in LAND_USE_CODES],
+        [
+            dict(zip(("code", "name_vi", "name_en", "land_group"), row, strict=True))
+            for row in LAND_USE_CODES
+        ],
     )
 
 

@@ -1,0 +1,39 @@
+# Two commands: `make demo` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+VENV := .venv
+LANDPLAN := $(VENV)/bin/landplan
+STAMP := $(VENV)/.installed
+API_PID := var/api.pid
+
+.PHONY: setup db demo test lint stop clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh
+	bash scripts/bootstrap.sh
+	touch $@
+
+db: setup
+	$(LANDPLAN) db up
+	$(LANDPLAN) db migrate
+
+demo: db
+	$(LANDPLAN) demo-data
+	@echo "Serving the Cao Bằng demo at http://127.0.0.1:8000 (Ctrl-C stops the server; make stop stops the database too)"
+	$(LANDPLAN) serve --host 127.0.0.1 --port 8000 --pid-file $(API_PID)
+
+test: setup lint
+	$(LANDPLAN) db up
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+stop:
+	@if [ -f $(API_PID) ]; then kill $$(cat $(API_PID)) 2>/dev/null || true; rm -f $(API_PID); echo "API server stopped"; fi
+	@if [ -x $(LANDPLAN) ]; then $(LANDPLAN) db down; fi
+
+clean: stop
+	rm -rf $(VENV) var
