@@ -131,13 +131,15 @@ def _lots(unit: BaseGeometry, kind: str, rng: np.random.Generator):
     candidates = []
     for v in np.arange(-half, half, 2 * depth + street):
         for u in np.arange(-half, half, block_len + street):
-            for row in (0, 1):
-                x = u
-                while x < u + block_len - width[0]:
-                    w = min(float(rng.uniform(*width)), u + block_len - x)
+            # Both rows share the splits, so neighbours share vertices exactly (no
+            # T-junctions that snapping to the mm grid would turn into slivers).
+            x = u
+            while x < u + block_len - width[0]:
+                w = min(float(rng.uniform(*width)), u + block_len - x)
+                for row in (0, 1):
                     local = shapely.box(x, v + row * depth, x + w, v + (row + 1) * depth)
                     candidates.append((local, x, v + row * depth))
-                    x += w
+                x += w
     candidates.sort(key=lambda c: c[1] ** 2 + c[2] ** 2)
     chosen = []
     for local, x, y in candidates:

@@ -230,7 +230,8 @@ def test_holders_live_apart_from_public_parcel_columns(conn):
     schema = (
         conn.execute(
             text(
-                "SELECT table_schema FROM information_schema.columns WHERE column_name = 'holder_name'"
+                "SELECT table_schema FROM information_schema.columns "
+                "WHERE column_name = 'holder_name'"
             )
         )
         .scalars()

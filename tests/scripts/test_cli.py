@@ -1,0 +1,59 @@
+"""The landplan command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+LANDPLAN = ".venv/bin/landplan"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [LANDPLAN, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        (),
+        ("db",),
+        ("db", "up"),
+        ("db", "down"),
+        ("db", "migrate"),
+        ("db", "url"),
+        ("demo-data",),
+        ("serve",),
+    ],
+)
+def test_help(command):
+    result = run(*command, "--help")
+    assert result.returncode == 0
+    assert "Usage:" in result.stdout
+
+
+def test_db_url_uses_database_url(database_url):
+    url = database_url.render_as_string(hide_password=False)
+    result = run("db", "url", env={"DATABASE_URL": url})
+    assert result.returncode == 0
+    assert result.stdout.strip() == url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def test_db_up_with_database_url_starts_no_cluster(database_url):
+    url = database_url.render_as_string(hide_password=False)
+    result = run("db", "up", env={"DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert "no local cluster started" in result.stdout
+
+
+def test_db_migrate_is_idempotent(database_url):
+    url = database_url.render_as_string(hide_password=False)
+    result = run("db", "migrate", env={"DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
