@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+from pathlib import Path
 from datetime import date
 
 import numpy as np
@@ -235,7 +237,11 @@ def test_demo_data_twice_does_not_duplicate(database_url, engine):
     before = count()
     env = {**os.environ, "DATABASE_URL": database_url.render_as_string(hide_password=False)}
     result = subprocess.run(
-        [".venv/bin/landplan", "demo-data"], env=env, capture_output=True, text=True, check=True
+        [str(Path(sys.executable).with_name("landplan")), "demo-data"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "already loaded" in result.stdout
     assert count() == before

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-LANDPLAN = ".venv/bin/landplan"
+LANDPLAN = str(Path(sys.executable).with_name("landplan"))
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
