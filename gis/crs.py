@@ -11,8 +11,10 @@ from __future__ import annotations
 import warnings
 from functools import lru_cache
 
+import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as _ProjCRSError
+from shapely.geometry.base import BaseGeometry
 
 from gis.errors import CRSError
 
@@ -71,3 +73,8 @@ def spatial_ref_sys_row(epsg: int) -> dict[str, object]:
         "srtext": crs.to_wkt("WKT1_GDAL"),
         "proj4text": proj4,
     }
+
+
+def transform_geometry(geom: BaseGeometry, source: int | str, target: int | str) -> BaseGeometry:
+    """``geom`` from ``source`` to ``target`` CRS (x = easting/longitude)."""
+    return shapely.transform(geom, transformer(source, target).transform, interleaved=False)

@@ -20,6 +20,8 @@ db = typer.Typer(
     help="The database: local cluster, migrations, connection URL.", no_args_is_help=True
 )
 app.add_typer(db, name="db")
+service_area = typer.Typer(help="The area every stored geometry must lie in.", no_args_is_help=True)
+app.add_typer(service_area, name="service-area")
 
 
 def _db_settings() -> DatabaseSettings:
@@ -112,6 +114,67 @@ def demo_data(
             load.clear(conn)
         counts = load.load(conn, seed=seed)
     typer.echo("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@service_area.command("show")
+def service_area_show() -> None:
+    """Print the service area's name, area and bounds (WGS 84)."""
+    from sqlalchemy import func, select
+
+    from layers.service_area import ServiceArea
+
+    engine = create_engine(_db_settings().sqlalchemy_url())
+    with engine.connect() as conn:
+        name, hectares, bounds = conn.execute(
+            select(
+                ServiceArea.name,
+                func.ST_Area(ServiceArea.geom) / 10_000,
+                func.Box2D(func.ST_Transform(ServiceArea.geom, 4326)),
+            )
+        ).one()
+    typer.echo(f"{name}: {hectares:,.0f} ha, {bounds}")
+
+
+@service_area.command("set")
+def service_area_set(
+    name: Annotated[str, typer.Option(help="Name of the area, e.g. the province")],
+    file: Annotated[
+        Path | None, typer.Option(help="Vector file whose polygons are the area")
+    ] = None,
+    bbox: Annotated[str | None, typer.Option(help="minx,miny,maxx,maxy instead of a file")] = None,
+    crs: Annotated[
+        str, typer.Option(help="CRS of --bbox (a file's own CRS is used)")
+    ] = "EPSG:4326",
+) -> None:
+    """Replace the service area; refused if stored features would fall outside it."""
+    import shapely
+    from shapely.geometry import box
+
+    from gis.crs import transform_geometry
+    from gis.errors import GISError
+    from layers.base import STORAGE_SRID
+    from layers.service_area import ServiceAreaError, replace
+
+    if (file is None) == (bbox is None):
+        _fail("give exactly one of --file and --bbox")
+    try:
+        if file is not None:
+            import geopandas
+
+            frame = geopandas.read_file(file)
+            if frame.crs is None:
+                _fail(f"{file} has no CRS; reproject it or give the area as --bbox with --crs")
+            geom = shapely.union_all(frame.to_crs(STORAGE_SRID).geometry.values)
+        else:
+            values = [float(v) for v in bbox.split(",")]
+            if len(values) != 4:
+                raise ValueError("--bbox takes four numbers")
+            geom = transform_geometry(box(*values), crs, STORAGE_SRID)
+        with create_engine(_db_settings().sqlalchemy_url()).begin() as conn:
+            replace(conn, geom, name)
+    except (ServiceAreaError, GISError, ValueError, OSError, RuntimeError) as exc:
+        _fail(str(exc))
+    typer.echo(f"Service area set: {name}")
 
 
 @app.command("serve")

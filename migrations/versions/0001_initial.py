@@ -678,9 +678,9 @@ LAND_USE_CODES = [
     ("NCS", "Núi đá không có rừng cây", "Rocky mountain without forest", "unused"),
 ]
 
-# Approximate outline of Cao Bằng province (lon lat, WGS 84), generous by a few km so
-# that survey data along the border is not refused; `landplan service-area set` replaces
-# it with the official boundary.
+# A generous hand-drawn outline around Cao Bằng province (lon lat, WGS 84; about twice
+# the province's 670,000 ha) so that data along the border is never refused;
+# `landplan service-area set` replaces it with the official boundary.
 CAO_BANG_PROVINCE_WKT = (
     "POLYGON((105.26 22.55, 105.55 22.30, 106.00 22.30, 106.45 22.33, 106.90 22.50, "
     "106.90 22.95, 106.60 23.15, 106.05 23.15, 105.50 23.10, 105.26 22.85, 105.26 22.55))"

@@ -20,6 +20,7 @@ from layers.dossiers import summary
 from layers.parcels import Parcel, ParcelHolder
 from layers.plan_zones import PlanZone
 from layers.planning_projects import PlanningProject
+from layers.registry import default_registry
 from scripts.demo import DEMO_SOURCE, cadastre, city
 
 START, END = date(2024, 1, 1), date(2024, 11, 15)
@@ -121,6 +122,12 @@ def test_plans_of_the_report(conn, code, level, scale, status, decision):
         assert (p.decision_number, p.decision_date) == decision
         assert p.published
     assert p.source == DEMO_SOURCE
+
+
+@pytest.mark.parametrize("layer", default_registry().values(), ids=lambda layer: layer.id)
+def test_every_demo_feature_is_labelled_illustrative(conn, layer):
+    sources = conn.execute(select(layer.table.c.source).distinct()).scalars().all()
+    assert sources == [DEMO_SOURCE]
 
 
 def test_de_tham_appraisal_date(conn):
