@@ -34,17 +34,6 @@ class ServiceAreaError(ValueError):
     """The new service area would leave stored features outside it."""
 
 
-#: Tables whose geometries must lie inside the service area (checked by triggers on write).
-CHECKED_TABLES = (
-    "admin_units",
-    "planning_projects",
-    "plan_zones",
-    "parcels",
-    "auction_lots",
-    "development_areas",
-)
-
-
 def replace(conn: Connection, geom: BaseGeometry, name: str) -> None:
     """Replace the service area, refusing one that leaves stored features outside.
 
