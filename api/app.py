@@ -11,7 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api import errors
-from api.routers import collections, landing
+from api.routers import collections, features, landing, tiles
 from api.settings import Settings, get_settings
 from layers.registry import default_registry
 
@@ -49,4 +49,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.include_router(landing.router)
     app.include_router(collections.router)
+    app.include_router(features.router)
+    app.include_router(tiles.router)
     return app

@@ -37,7 +37,25 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+class BadRequest(ValueError):
+    """A request parameter is wrong; the message says which and why."""
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(BadRequest)
+    async def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
+        return problem(
+            400,
+            str(exc),
+            title="Invalid parameter",
+            instance=request.url.path,
+            parameter=exc.parameter,
+        )
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         response = problem(exc.status_code, str(exc.detail), instance=request.url.path)

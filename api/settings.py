@@ -72,6 +72,8 @@ class ServerSettings(BaseSettings):
     port: int = 8000
     public_url: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
+    #: Seconds clients and proxies may reuse items and tiles (Cache-Control max-age).
+    cache_max_age: int = 60
     #: Token for staff endpoints; no default, and a placeholder is refused outside
     #: development.
     admin_token: SecretStr | None = None

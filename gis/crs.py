@@ -78,3 +78,36 @@ def spatial_ref_sys_row(epsg: int) -> dict[str, object]:
 def transform_geometry(geom: BaseGeometry, source: int | str, target: int | str) -> BaseGeometry:
     """``geom`` from ``source`` to ``target`` CRS (x = easting/longitude)."""
     return shapely.transform(geom, transformer(source, target).transform, interleaved=False)
+
+
+#: Output CRSs offered by the API (OGC API Features Part 2), by URI: the SRID and whether
+#: the CRS's own axis order is latitude first (EPSG:4326 is; CRS84 is not).
+OGC_CRS: dict[str, tuple[int, bool]] = {
+    CRS84_URI: (WGS84, False),
+    "http://www.opengis.net/def/crs/EPSG/0/4326": (WGS84, True),
+    "http://www.opengis.net/def/crs/EPSG/0/3857": (WEB_MERCATOR, False),
+    "http://www.opengis.net/def/crs/EPSG/0/9210": (VN2000_CAO_BANG, False),
+    "http://www.opengis.net/def/crs/EPSG/0/3405": (VN2000_UTM48N, False),
+}
+
+
+def ogc_crs(value: str) -> tuple[str, int, bool]:
+    """Resolve a ``crs``/``bbox-crs`` parameter: its URI, SRID and latitude-first flag.
+
+    Accepts the OGC URI, ``EPSG:n`` or ``[EPSG:n]`` (safe CURIE) and ``CRS84``.
+
+    Raises
+    ------
+    CRSError
+        If the CRS is not one the API offers.
+    """
+    text = value.strip().strip("[]")
+    if text.upper() in ("CRS84", "OGC:CRS84"):
+        text = CRS84_URI
+    elif text.upper().startswith("EPSG:"):
+        text = f"http://www.opengis.net/def/crs/EPSG/0/{text[5:]}"
+    if text not in OGC_CRS:
+        offered = ", ".join(OGC_CRS)
+        raise CRSError(f"unsupported CRS {value!r}; offered: {offered}")
+    srid, lat_first = OGC_CRS[text]
+    return text, srid, lat_first

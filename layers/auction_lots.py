@@ -66,4 +66,5 @@ LAYER = Layer(
     ),
     min_zoom=12,
     style={"color": "#e6550d", "weight": 1.5, "fillOpacity": 0.4},
+    temporal_property="auction_date",
 )

@@ -95,6 +95,10 @@ class Layer:
     tile_feature_limit: int = 20_000
     style: Mapping[str, Any] = field(default_factory=dict)
     public_filter: Callable[[Table], ColumnElement[bool]] | None = None
+    #: Date column that ``datetime`` filters on (None: the layer has no time).
+    temporal_property: str | None = None
+    #: Whether counting the matches of a query is cheap enough to do on every page.
+    cheap_count: bool = True
 
     def public_where(self) -> ColumnElement[bool]:
         """The row filter for anonymous readers (``true`` when every row is public)."""

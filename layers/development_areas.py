@@ -44,4 +44,5 @@ LAYER = Layer(
     public_properties=("code", "name", "status", "decision_number", "decision_date"),
     private_properties=("notes",),
     style={"color": "#3182bd", "weight": 2, "fillOpacity": 0.15},
+    temporal_property="decision_date",
 )

@@ -98,4 +98,5 @@ LAYER = Layer(
     ),
     min_zoom=15,
     style={"color": "#7f7f7f", "weight": 0.5, "fillOpacity": 0.1},
+    cheap_count=False,
 )

@@ -92,4 +92,5 @@ LAYER = Layer(
     private_properties=("notes", "published", "appraisal_date"),
     public_filter=is_public,
     style={"color": "#b2182b", "weight": 2, "fillOpacity": 0.05},
+    temporal_property="decision_date",
 )

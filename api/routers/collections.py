@@ -6,13 +6,15 @@ from fastapi import APIRouter, Request
 
 from api.deps import ConnectionDep, LayerDep, RegistryDep
 from api.links import link
-from gis.crs import CRS84_URI
+from gis.crs import CRS84_URI, OGC_CRS
 from layers.base import Layer
 from layers.queries import extent
 
 router = APIRouter(tags=["collections"])
 
 JSON = "application/json"
+GEOJSON = "application/geo+json"
+SCHEMA_JSON = "application/schema+json"
 
 
 async def _describe(request: Request, conn, layer: Layer) -> dict:
@@ -26,9 +28,19 @@ async def _describe(request: Request, conn, layer: Layer) -> dict:
         "description": layer.description,
         "itemType": "feature",
         "extent": {"spatial": spatial},
-        "crs": [CRS84_URI],
+        "crs": list(OGC_CRS),
         "storageCrs": "http://www.opengis.net/def/crs/EPSG/0/9210",
-        "links": [link(request, f"/collections/{layer.id}", "self", JSON, layer.title)],
+        "links": [
+            link(request, f"/collections/{layer.id}", "self", JSON, layer.title),
+            link(request, f"/collections/{layer.id}/items", "items", GEOJSON, "Features"),
+            link(
+                request,
+                f"/collections/{layer.id}/queryables",
+                "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                SCHEMA_JSON,
+                "Queryables",
+            ),
+        ],
     }
 
 

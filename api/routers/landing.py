@@ -31,6 +31,7 @@ async def landing(request: Request) -> dict:
                 "The API definition",
             ),
             link(request, "/docs", "service-doc", "text/html", "The API documentation"),
+            link(request, "/conformance", "conformance", JSON, "Conformance classes"),
             link(request, "/collections", "data", JSON, "The public collections"),
             link(request, "/health", "status", JSON, "Service health"),
         ],
@@ -44,3 +45,26 @@ async def health(conn: ConnectionDep):
     except OperationalError:
         return problem(503, "the database is not reachable", title="Unhealthy")
     return {"status": "ok", "database": "reachable", "postgis": postgis, "postgres": postgres}
+
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+]
+
+
+@router.get("/conformance", summary="Conformance classes")
+async def conformance() -> dict:
+    return {"conformsTo": CONFORMANCE}

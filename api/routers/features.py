@@ -1,0 +1,146 @@
+"""OGC API Features: items, single features, queryables (Parts 1, 2 and 3)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import Boolean, Date, Float, Integer, Numeric
+from sqlalchemy.dialects.postgresql import JSONB
+
+from api import params
+from api.deps import ConnectionDep, LayerDep
+from api.http import cached
+from api.links import base_url, link
+from layers import features
+
+router = APIRouter(tags=["features"])
+
+GEOJSON = "application/geo+json"
+SCHEMA_JSON = "application/schema+json"
+
+
+def _page_link(request: Request, rel: str, **changes: int) -> dict:
+    query = {k: v for k, v in request.query_params.items() if k not in ("after", "before")}
+    query.update({k: str(v) for k, v in changes.items()})
+    url = request.url.replace_query_params(**query)
+    return {"href": f"{base_url(request)}{url.path}?{url.query}", "rel": rel, "type": GEOJSON}
+
+
+@router.get(
+    "/collections/{collection_id}/items",
+    summary="Features of a collection",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+async def items(
+    request: Request,
+    layer: LayerDep,
+    conn: ConnectionDep,
+    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy")] = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
+    limit: Annotated[int, Query(ge=1, le=params.MAX_LIMIT)] = params.DEFAULT_LIMIT,
+    after: Annotated[int | None, Query(description="Page after this feature id")] = None,
+    before: Annotated[int | None, Query(description="Page before this feature id")] = None,
+    datetime: Annotated[str | None, Query(description="Instant or interval (RFC 3339)")] = None,
+    crs: Annotated[str | None, Query(description="Output CRS URI")] = None,
+    filter: Annotated[str | None, Query(description="CQL2 filter")] = None,
+    filter_lang: Annotated[str | None, Query(alias="filter-lang")] = None,
+) -> Response:
+    crs_uri, out_crs = params.output_crs(crs)
+    query = params.items_query(layer, request.query_params)
+    rows = (await conn.execute(features.items(layer, query, out_crs))).all()
+    has_more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    if query.before is not None:
+        rows.reverse()
+    links = [
+        _page_link(request, "self"),
+        link(request, f"/collections/{layer.id}", "collection", "application/json"),
+    ]
+    if rows and (has_more or query.before is not None):
+        links.append(_page_link(request, "next", after=rows[-1][0]))
+    if rows and (query.after is not None or (query.before is not None and has_more)):
+        links.append(_page_link(request, "prev", before=rows[0][0]))
+    meta: dict = {"numberReturned": len(rows)}
+    if query.after is None and query.before is None and not has_more:
+        meta["numberMatched"] = len(rows)
+    elif layer.cheap_count:
+        meta["numberMatched"] = (await conn.execute(features.count(layer, query))).scalar_one()
+    meta["links"] = links
+    body = (
+        b'{"type":"FeatureCollection","features":['
+        + ",".join(row[1] for row in rows).encode()
+        + b"],"
+        + orjson.dumps(meta)[1:]
+    )
+    return cached(request, body, GEOJSON, headers={"Content-Crs": f"<{crs_uri}>"})
+
+
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    summary="One feature",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+async def feature(
+    request: Request,
+    layer: LayerDep,
+    conn: ConnectionDep,
+    feature_id: str,
+    crs: Annotated[str | None, Query(description="Output CRS URI")] = None,
+) -> Response:
+    crs_uri, out_crs = params.output_crs(crs)
+    if not feature_id.isdigit():
+        raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
+    text = (await conn.execute(features.one(layer, int(feature_id), out_crs))).scalar_one_or_none()
+    if text is None:
+        raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
+    links = [
+        link(request, f"/collections/{layer.id}/items/{feature_id}", "self", GEOJSON),
+        link(request, f"/collections/{layer.id}", "collection", "application/json"),
+    ]
+    body = text[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}"
+    return cached(request, body, GEOJSON, headers={"Content-Crs": f"<{crs_uri}>"})
+
+
+def _json_schema_type(column) -> dict:
+    kind = column.type
+    if isinstance(kind, Boolean):
+        return {"type": "boolean"}
+    if isinstance(kind, Integer):
+        return {"type": "integer"}
+    if isinstance(kind, Float | Numeric):
+        return {"type": "number"}
+    if isinstance(kind, Date):
+        return {"type": "string", "format": "date"}
+    if isinstance(kind, JSONB):
+        return {"type": "array"}
+    return {"type": "string"}
+
+
+@router.get(
+    "/collections/{collection_id}/queryables",
+    summary="Queryable properties",
+    response_class=Response,
+    responses={200: {"content": {SCHEMA_JSON: {}}}},
+)
+async def queryables(request: Request, layer: LayerDep) -> Response:
+    properties = {
+        "geometry": {"format": "geometry-multipolygon", "x-ogc-role": "primary-geometry"},
+        **{
+            name: {"title": name, **_json_schema_type(layer.table.c[name])}
+            for name in layer.public_properties
+        },
+    }
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base_url(request)}/collections/{layer.id}/queryables",
+        "type": "object",
+        "title": layer.title,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    return cached(request, orjson.dumps(schema), SCHEMA_JSON)

@@ -1,0 +1,121 @@
+"""Feature queries: GeoJSON built in the database, keyset paging, output CRS.
+
+Each feature leaves PostgreSQL as GeoJSON text (``json_build_object`` with
+``ST_AsGeoJSON``) and is passed through to the client without being parsed in Python.
+Paging is by key (``id > after``), never by deep OFFSET.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, Select, Text, and_, cast, func, literal, select, true
+from sqlalchemy.dialects.postgresql import JSON
+
+from gis.crs import WEB_MERCATOR, WGS84
+from layers.base import STORAGE_SRID, Layer
+
+#: Decimal digits kept per output SRID: ~1 cm in degrees, 1 mm or 1 cm in metres.
+PRECISION = {WGS84: 7, STORAGE_SRID: 3, WEB_MERCATOR: 2}
+
+
+@dataclass(frozen=True)
+class OutputCRS:
+    srid: int = WGS84
+    lat_first: bool = False
+
+
+def geometry_in(layer: Layer, crs: OutputCRS) -> ColumnElement:
+    """The layer's geometry in the output CRS, transformed from the nearest stored copy."""
+    table = layer.table
+    if crs.srid == WGS84:
+        geom = table.c[layer.geometry_column]
+    elif crs.srid == STORAGE_SRID:
+        geom = table.c[layer.storage_geometry_column]
+    elif crs.srid == WEB_MERCATOR:
+        geom = func.ST_Transform(table.c[layer.geometry_column], crs.srid)
+    else:
+        geom = func.ST_Transform(table.c[layer.storage_geometry_column], crs.srid)
+    return func.ST_FlipCoordinates(geom) if crs.lat_first else geom
+
+
+def feature_json(layer: Layer, crs: OutputCRS) -> ColumnElement:
+    """One GeoJSON Feature as text (never parsed in Python), public properties only."""
+    table = layer.table
+    properties = func.json_build_object(
+        *[item for name in layer.public_properties for item in (literal(name), table.c[name])]
+    )
+    geometry = cast(func.ST_AsGeoJSON(geometry_in(layer, crs), PRECISION.get(crs.srid, 3)), JSON)
+    return cast(
+        func.json_build_object(
+            literal("type"),
+            literal("Feature"),
+            literal("id"),
+            table.c[layer.key],
+            literal("geometry"),
+            geometry,
+            literal("properties"),
+            properties,
+        ),
+        Text,
+    )
+
+
+@dataclass(frozen=True)
+class ItemsQuery:
+    """What a client asked of a collection's items (already validated)."""
+
+    bbox: ColumnElement | None = None  # a geometry expression in EPSG:4326
+    where: tuple[ColumnElement[bool], ...] = ()
+    interval: tuple[date | None, date | None] | None = None
+    limit: int = 100
+    after: int | None = None
+    before: int | None = None
+
+
+def _filters(layer: Layer, query: ItemsQuery) -> list[ColumnElement[bool]]:
+    table = layer.table
+    clauses = [layer.public_where(), *query.where]
+    if query.bbox is not None:
+        clauses.append(func.ST_Intersects(table.c[layer.geometry_column], query.bbox))
+    if query.interval is not None and layer.temporal_property:
+        column = table.c[layer.temporal_property]
+        start, end = query.interval
+        if start is not None:
+            clauses.append(column >= start)
+        if end is not None:
+            clauses.append(column <= end)
+    return clauses
+
+
+def items(layer: Layer, query: ItemsQuery, crs: OutputCRS) -> Select:
+    """One page: (id, feature) rows; one row more than the limit tells there is a next page.
+
+    With ``before`` the page is the one preceding that key (rows come back in descending
+    key order; the caller reverses them).
+    """
+    key = layer.table.c[layer.key]
+    clauses = _filters(layer, query)
+    if query.after is not None:
+        clauses.append(key > query.after)
+    if query.before is not None:
+        clauses.append(key < query.before)
+    order = key.desc() if query.before is not None else key
+    return (
+        select(key, feature_json(layer, crs).label("feature"))
+        .where(and_(true(), *clauses))
+        .order_by(order)
+        .limit(query.limit + 1)
+    )
+
+
+def count(layer: Layer, query: ItemsQuery) -> Select:
+    return (
+        select(func.count()).select_from(layer.table).where(and_(true(), *_filters(layer, query)))
+    )
+
+
+def one(layer: Layer, feature_id: int, crs: OutputCRS) -> Select:
+    key = layer.table.c[layer.key]
+    return select(feature_json(layer, crs)).where(key == feature_id, layer.public_where())
