@@ -11,7 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api import errors
-from api.routers import collections, features, landing, tiles
+from api.routers import collections, features, landing, lookup, tiles
 from api.settings import Settings, get_settings
 from layers.registry import default_registry
 
@@ -51,4 +51,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(collections.router)
     app.include_router(features.router)
     app.include_router(tiles.router)
+    app.include_router(lookup.router)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Text, and_, cast, func, literal, select, true
 from sqlalchemy.dialects.postgresql import JSON
@@ -29,6 +30,7 @@ class OutputCRS:
 def geometry_in(layer: Layer, crs: OutputCRS) -> ColumnElement:
     """The layer's geometry in the output CRS, transformed from the nearest stored copy."""
     table = layer.table
+    geom: ColumnElement[Any]
     if crs.srid == WGS84:
         geom = table.c[layer.geometry_column]
     elif crs.srid == STORAGE_SRID:

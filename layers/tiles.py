@@ -8,7 +8,10 @@ in one statement (one round trip); each is a separate MVT layer named by its id.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
+    ColumnElement,
     Date,
     Float,
     LargeBinary,
@@ -58,7 +61,7 @@ def _layer_tile(layer: Layer, z: int, x: int, y: int) -> Select:
         geom = func.ST_Simplify(geom, WORLD / 2**z / EXTENT / 2, True)
     columns = []
     for name in tile_properties(layer):
-        column = table.c[name]
+        column: ColumnElement[Any] = table.c[name]
         if isinstance(column.type, Numeric):
             column = cast(column, Float)
         elif isinstance(column.type, Date):
@@ -92,7 +95,7 @@ def tile(layers: list[Layer], z: int, x: int, y: int) -> Select:
     if not visible:
         return select(cast(b"", LargeBinary))
     parts = [_layer_tile(layer, z, x, y).scalar_subquery() for layer in visible]
-    combined = parts[0]
+    combined: ColumnElement[Any] = parts[0]
     for part in parts[1:]:
         combined = combined.op("||")(part)
     return select(combined)

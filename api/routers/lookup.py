@@ -1,0 +1,112 @@
+""" "What is planned here?" for a point or a parcel, and search."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import Response
+
+from api.deps import ConnectionDep
+from api.errors import BadRequest
+from api.http import cached
+from gis.crs import ogc_crs
+from gis.errors import CRSError
+from layers import lookup, search
+from layers.planning_projects import LEVELS
+
+router = APIRouter(tags=["lookup"])
+
+JSON = "application/json"
+
+
+def _row(row) -> dict[str, Any]:
+    return {str(key): value for key, value in row._mapping.items()}
+
+
+def _plan_groups(rows) -> dict[str, list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = {level: [] for level in LEVELS}
+    for row in rows:
+        data = _row(row)
+        plan = {name: data.pop(f"plan_{name}") for name in lookup.PLAN_FIELDS}
+        groups[plan["level"]].append({**data, "plan": plan})
+    return groups
+
+
+def _json(request: Request, payload: Any) -> Response:
+    return cached(request, orjson.dumps(jsonable_encoder(payload)), JSON)
+
+
+@router.get("/lookup", summary="What is planned at a point")
+async def point_lookup(
+    request: Request,
+    conn: ConnectionDep,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    x: Annotated[float | None, Query(description="Easting in `crs`")] = None,
+    y: Annotated[float | None, Query(description="Northing in `crs`")] = None,
+    crs: Annotated[str | None, Query(description="CRS of x/y, e.g. EPSG:9210")] = None,
+) -> Response:
+    if lon is not None and lat is not None:
+        at = lookup.point(lon, lat)
+        where = {"lon": lon, "lat": lat}
+    elif x is not None and y is not None and crs:
+        try:
+            _, srid, lat_first = ogc_crs(crs)
+        except CRSError as exc:
+            raise BadRequest("crs", str(exc)) from None
+        at = lookup.point_from(*((y, x) if lat_first else (x, y)), srid)
+        where = {"x": x, "y": y, "crs": crs}
+    else:
+        raise BadRequest("lon", "give lon and lat, or x, y and crs")
+    units = [_row(r) for r in (await conn.execute(lookup.units_at(at))).all()]
+    payload: dict[str, Any] = {
+        "query": where,
+        "admin_unit": {
+            "current": next((u for u in units if u["valid_to"] is None), None),
+            "before_2025": next((u for u in units if u["valid_to"] is not None), None),
+        },
+    }
+    for key, layer in lookup.SINGLE_LAYERS.items():
+        row = (await conn.execute(lookup.features_at(layer, at))).first()
+        payload[key] = _row(row) if row else None
+    payload["planning"] = _plan_groups((await conn.execute(lookup.zones_at(at))).all())
+    return _json(request, payload)
+
+
+@router.get(
+    "/parcels/{unit}/{sheet}/{number}/planning",
+    summary="Every public plan zone over a parcel, with overlap area and share",
+)
+async def parcel_planning(
+    request: Request, conn: ConnectionDep, unit: str, sheet: int, number: int
+) -> Response:
+    parcel = (await conn.execute(lookup.parcel_by_identity(unit, sheet, number))).first()
+    if parcel is None:
+        raise HTTPException(404, f"no parcel {unit}/{sheet}/{number}")
+    rows = (await conn.execute(lookup.zones_over_parcel(parcel.id))).all()
+    return _json(request, {"parcel": _row(parcel), "planning": _plan_groups(rows)})
+
+
+@router.get("/search", summary="Find parcels, plans, auction lots and units")
+async def find(
+    request: Request,
+    conn: ConnectionDep,
+    q: Annotated[str, Query(min_length=1, max_length=200)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Response:
+    rows = (await conn.execute(search.search(q, limit))).all()
+    hits = [
+        {
+            "kind": r.kind,
+            "collection": r.collection,
+            "id": r.id,
+            "title": r.title,
+            "score": float(r.score),
+            "bbox": [r.xmin, r.ymin, r.xmax, r.ymax],
+        }
+        for r in rows
+    ]
+    return _json(request, {"query": q, "hits": hits})
