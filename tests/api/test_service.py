@@ -102,3 +102,22 @@ def test_public_properties_never_name_personal_data():
     for layer in default_registry().values():
         assert not {"holder_name", "holder_id_number"} & set(layer.public_properties)
         assert set(layer.public_properties) <= set(layer.table.c.keys()), layer.id
+
+
+def test_cors_is_configurable(database_url):
+    settings = settings_for(database_url.render_as_string(hide_password=False))
+    settings.server.cors_origins = ["https://portal.caobang.gov.vn"]
+    for base in serve(settings):
+        allowed = httpx.get(
+            f"{base}/collections", headers={"Origin": "https://portal.caobang.gov.vn"}, timeout=30
+        )
+        assert allowed.headers["access-control-allow-origin"] == "https://portal.caobang.gov.vn"
+        other = httpx.get(
+            f"{base}/collections", headers={"Origin": "https://evil.example"}, timeout=30
+        )
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_no_cors_by_default(client):
+    response = client.get("/collections", headers={"Origin": "https://portal.caobang.gov.vn"})
+    assert "access-control-allow-origin" not in response.headers
