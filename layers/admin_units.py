@@ -49,4 +49,5 @@ LAYER = Layer(
     public_properties=("code", "name", "kind", "valid_from", "valid_to", "merged_into_id"),
     max_zoom=22,
     style={"color": "#444444", "weight": 2, "fill": False},
+    simplify=True,
 )

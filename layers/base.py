@@ -72,7 +72,7 @@ def one_of(column: str, values: tuple[str, ...] | tuple[int, ...], name: str) ->
     return CheckConstraint(f"{column} IN ({listed})", name=name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Layer:
     """How one table is published: the API, the tiles and the map read only this.
 
@@ -99,6 +99,10 @@ class Layer:
     temporal_property: str | None = None
     #: Whether counting the matches of a query is cheap enough to do on every page.
     cheap_count: bool = True
+    #: Simplify geometries in tiles below street zoom: worth it for large, detailed
+    #: polygons (boundaries), a waste for small ones (parcels, zones, lots), which
+    #: ST_AsMVTGeom's snapping to the tile grid already reduces.
+    simplify: bool = False
 
     def public_where(self) -> ColumnElement[bool]:
         """The row filter for anonymous readers (``true`` when every row is public)."""

@@ -45,4 +45,5 @@ LAYER = Layer(
     private_properties=("notes",),
     style={"color": "#3182bd", "weight": 2, "fillOpacity": 0.15},
     temporal_property="decision_date",
+    simplify=True,
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Text, and_, cast, func, literal, select, true
@@ -42,6 +43,7 @@ def geometry_in(layer: Layer, crs: OutputCRS) -> ColumnElement:
     return func.ST_FlipCoordinates(geom) if crs.lat_first else geom
 
 
+@lru_cache(maxsize=128)
 def feature_json(layer: Layer, crs: OutputCRS) -> ColumnElement:
     """One GeoJSON Feature as text (never parsed in Python), public properties only."""
     table = layer.table

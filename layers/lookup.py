@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    text,
+)
 
 from layers.admin_units import AdminUnit
 from layers.auction_lots import LAYER as AUCTION_LOTS
@@ -27,12 +40,12 @@ UNIT_FIELDS = ("code", "name", "kind", "valid_from", "valid_to")
 MIN_OVERLAP_M2 = 0.01
 
 
-def point(lon: float, lat: float) -> ColumnElement:
-    return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-
-
-def point_from(x: float, y: float, srid: int) -> ColumnElement:
-    return func.ST_Transform(func.ST_SetSRID(func.ST_MakePoint(x, y), srid), 4326)
+def _bound_point(srid: int) -> ColumnElement:
+    """The point of the bound parameters ``x`` and ``y`` in ``srid``, in EPSG:4326."""
+    made = func.ST_SetSRID(
+        func.ST_MakePoint(bindparam("x", type_=Float), bindparam("y", type_=Float)), srid
+    )
+    return made if srid == 4326 else func.ST_Transform(made, 4326)
 
 
 def _public_columns(layer: Layer) -> list:
@@ -111,3 +124,36 @@ SINGLE_LAYERS = {
     "auction_lot": AUCTION_LOTS,
     "development_area": DEVELOPMENT_AREAS,
 }
+
+
+def _as_json(query: Select, name: str, many: bool) -> ColumnElement:
+    rows = query.subquery(name)
+    row: ColumnElement[Any] = literal_column(name)
+    aggregate: ColumnElement[Any]
+    if many:
+        aggregate = func.coalesce(func.json_agg(row), text("'[]'::json"))
+    else:
+        aggregate = func.row_to_json(row)
+    return select(aggregate).select_from(rows).scalar_subquery()
+
+
+@lru_cache(maxsize=16)
+def everything_at_xy(srid: int) -> Select:
+    """:func:`everything_at` for the point given as bound parameters ``x``, ``y`` in
+    ``srid``; built once per CRS (building it costs more than running it)."""
+    return everything_at(_bound_point(srid))
+
+
+def everything_at(at: ColumnElement) -> Select:
+    """Units, parcel, lot, area and zones at the point as one JSON object: one round trip."""
+    parts = {
+        "units": _as_json(units_at(at), "u", many=True),
+        **{
+            key: _as_json(features_at(layer, at).limit(1), key, many=False)
+            for key, layer in SINGLE_LAYERS.items()
+        },
+        "zones": _as_json(zones_at(at), "z", many=True),
+    }
+    return select(
+        func.json_build_object(*[v for key, value in parts.items() for v in (key, value)])
+    )

@@ -8,16 +8,19 @@ in one statement (one round trip); each is a separate MVT layer named by its id.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Date,
     Float,
+    Integer,
     LargeBinary,
     Numeric,
     Select,
     Text,
+    bindparam,
     cast,
     func,
     literal,
@@ -53,11 +56,11 @@ def tile_properties(layer: Layer) -> dict[str, str]:
     return out
 
 
-def _layer_tile(layer: Layer, z: int, x: int, y: int) -> Select:
+def _layer_tile(layer: Layer, z: int) -> Select:
     table = layer.table
-    envelope = func.ST_TileEnvelope(z, x, y)
+    envelope = func.ST_TileEnvelope(z, bindparam("x", type_=Integer), bindparam("y", type_=Integer))
     geom = func.ST_Transform(table.c[layer.geometry_column], WEB_MERCATOR)
-    if z < 16:  # below street level, drop detail finer than half a pixel before clipping
+    if layer.simplify and z < 16:  # drop detail finer than half a pixel before clipping
         geom = func.ST_Simplify(geom, WORLD / 2**z / EXTENT / 2, True)
     columns = []
     for name in tile_properties(layer):
@@ -89,12 +92,22 @@ def _layer_tile(layer: Layer, z: int, x: int, y: int) -> Select:
     ).select_from(q)
 
 
-def tile(layers: list[Layer], z: int, x: int, y: int) -> Select:
-    """One MVT with a layer per (visible at ``z``) layer; empty bytes when nothing is there."""
+def tile(layers: list[Layer], z: int) -> Select:
+    """One MVT with a layer per (visible at ``z``) layer, for the tile given by the bound
+    parameters ``x`` and ``y``; empty bytes when nothing is there.
+
+    The statement depends only on the layers and the zoom, so it is built once per pair
+    and reused (building it costs more than a small tile's query).
+    """
+    return _tile_statement(tuple(layers), z)
+
+
+@lru_cache(maxsize=512)
+def _tile_statement(layers: tuple[Layer, ...], z: int) -> Select:
     visible = [layer for layer in layers if layer.min_zoom <= z <= layer.max_zoom]
     if not visible:
         return select(cast(b"", LargeBinary))
-    parts = [_layer_tile(layer, z, x, y).scalar_subquery() for layer in visible]
+    parts = [_layer_tile(layer, z).scalar_subquery() for layer in visible]
     combined: ColumnElement[Any] = parts[0]
     for part in parts[1:]:
         combined = combined.op("||")(part)

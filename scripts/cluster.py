@@ -34,6 +34,9 @@ shared_buffers = 512MB
 work_mem = 32MB
 maintenance_work_mem = 256MB
 max_connections = 200
+# JIT compiles costly plans (tiles at low zoom) for ~40 ms each time: a loss for a tile
+# and feature server whose queries take milliseconds.
+jit = off
 logging_collector = off
 """
 

@@ -29,7 +29,7 @@ def _row(row) -> dict[str, Any]:
 def _plan_groups(rows) -> dict[str, list[dict[str, Any]]]:
     groups: dict[str, list[dict[str, Any]]] = {level: [] for level in LEVELS}
     for row in rows:
-        data = _row(row)
+        data = row if isinstance(row, dict) else _row(row)
         plan = {name: data.pop(f"plan_{name}") for name in lookup.PLAN_FIELDS}
         groups[plan["level"]].append({**data, "plan": plan})
     return groups
@@ -50,29 +50,28 @@ async def point_lookup(
     crs: Annotated[str | None, Query(description="CRS of x/y, e.g. EPSG:9210")] = None,
 ) -> Response:
     if lon is not None and lat is not None:
-        at = lookup.point(lon, lat)
+        srid, point = 4326, {"x": lon, "y": lat}
         where = {"lon": lon, "lat": lat}
     elif x is not None and y is not None and crs:
         try:
             _, srid, lat_first = ogc_crs(crs)
         except CRSError as exc:
             raise BadRequest("crs", str(exc)) from None
-        at = lookup.point_from(*((y, x) if lat_first else (x, y)), srid)
+        point = {"x": y, "y": x} if lat_first else {"x": x, "y": y}
         where = {"x": x, "y": y, "crs": crs}
     else:
         raise BadRequest("lon", "give lon and lat, or x, y and crs")
-    units = [_row(r) for r in (await conn.execute(lookup.units_at(at))).all()]
+    found = (await conn.execute(lookup.everything_at_xy(srid), point)).scalar_one()
+    units = found["units"]
     payload: dict[str, Any] = {
         "query": where,
         "admin_unit": {
             "current": next((u for u in units if u["valid_to"] is None), None),
             "before_2025": next((u for u in units if u["valid_to"] is not None), None),
         },
+        **{key: found[key] for key in lookup.SINGLE_LAYERS},
+        "planning": _plan_groups(found["zones"]),
     }
-    for key, layer in lookup.SINGLE_LAYERS.items():
-        row = (await conn.execute(lookup.features_at(layer, at))).first()
-        payload[key] = _row(row) if row else None
-    payload["planning"] = _plan_groups((await conn.execute(lookup.zones_at(at))).all())
     return _json(request, payload)
 
 
