@@ -5,7 +5,7 @@ LANDPLAN := $(VENV)/bin/landplan
 STAMP := $(VENV)/.installed
 API_PID := var/api.pid
 
-.PHONY: setup db demo test lint stop clean
+.PHONY: setup db demo test lint bench stop clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,11 @@ test: setup lint
 	$(LANDPLAN) db up
 	$(VENV)/bin/pytest
 
+bench: setup
+	bash scripts/bench/setup.sh
+	$(LANDPLAN) db up
+	$(VENV)/bin/python -m scripts.bench.run
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -36,4 +41,4 @@ stop:
 	@if [ -x $(LANDPLAN) ]; then $(LANDPLAN) db down; fi
 
 clean: stop
-	rm -rf $(VENV) var
+	rm -rf $(VENV) .venv-tipg var

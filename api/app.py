@@ -15,6 +15,16 @@ from api.routers import collections, features, landing, lookup, tiles
 from api.settings import Settings, get_settings
 from layers.registry import default_registry
 
+#: Set on every API session. PostgreSQL's JIT costs ~40 ms per costly plan (low-zoom
+#: tiles), far more than it saves on queries of milliseconds; parallel workers help one
+#: request but take the cores concurrent requests need; a generic plan for a tile query
+#: cannot know the tile, so plans are made for each (docs/benchmarks.md).
+SESSION_SETTINGS = {
+    "jit": "off",
+    "max_parallel_workers_per_gather": "0",
+    "plan_cache_mode": "force_custom_plan",
+}
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
@@ -28,10 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool_recycle=300,
             # The public API only reads: no BEGIN/ROLLBACK round trips around each query.
             isolation_level="AUTOCOMMIT",
-            # PostgreSQL's JIT costs ~40 ms per costly plan (low-zoom tiles), far more than
-            # it saves on queries of milliseconds; parallel workers help one request's
-            # latency but take the cores concurrent requests need (docs/benchmarks.md).
-            connect_args={"options": "-c jit=off -c max_parallel_workers_per_gather=0"},
+            connect_args={"options": " ".join(f"-c {k}={v}" for k, v in SESSION_SETTINGS.items())},
         )
         try:
             yield

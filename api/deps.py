@@ -12,12 +12,15 @@ from api.settings import Settings
 from layers.base import Layer
 from layers.registry import Registry
 
+# Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in a
+# thread pool, a hand-off that costs more than these functions do.
 
-def get_settings_dep(request: Request) -> Settings:
+
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
@@ -26,7 +29,7 @@ async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
-def get_layer(
+async def get_layer(
     registry: Annotated[Registry, Depends(get_registry)],
     collection_id: Annotated[str, Path(description="Collection (layer) id")],
 ) -> Layer:

@@ -27,6 +27,7 @@ import httpx
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.dialects import postgresql
 
+from api.app import SESSION_SETTINGS
 from api.settings import PROJECT_ROOT, DatabaseSettings
 from gis.crs import VN2000_CAO_BANG, WGS84, transformer
 from layers.registry import default_registry
@@ -40,8 +41,8 @@ OURS_PORT, TIPG_PORT = 8101, 8102
 CONCURRENCY = (1, 4, 16)
 TIPG_VENV = PROJECT_ROOT / ".venv-tipg"
 SENTINEL_X, SENTINEL_Y = 1_234_567, 7_654_321
-#: What this API sets on its own sessions (api/app.py), for the pgbench floor too.
-SESSION_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0"
+#: What this API sets on its own sessions, for the pgbench floor too.
+SESSION_OPTIONS = " ".join(f"-c {k}={v}" for k, v in SESSION_SETTINGS.items())
 PARCEL_PROPS = default_registry()["parcels"].public_properties
 ZONE_PROPS = default_registry()["plan_zones"].public_properties
 
