@@ -124,10 +124,21 @@ class Cluster:
             )
         finally:
             pwfile.unlink(missing_ok=True)
+        # A copy beside the data, so a cluster kept outside the project (see ``root``)
+        # still has its password when the project folder is cloned again.
+        kept = self.root / "password"
+        kept.write_text(password + "\n")
+        kept.chmod(0o600)
+        self._hand_over(self.root)
         with (self.data_dir / "postgresql.conf").open("a") as conf:
             conf.write(CONFIG.format(port=self.settings.port))
 
     def start(self) -> None:
+        kept = self.root / "password"
+        if not self.settings.password_file.exists() and kept.exists():
+            self.settings.password_file.parent.mkdir(parents=True, exist_ok=True)
+            self.settings.password_file.touch(mode=0o600)
+            self.settings.password_file.write_text(kept.read_text())
         if self.is_running():
             return
         if not self.is_initialised():
