@@ -17,29 +17,21 @@ import time
 
 from sqlalchemy import Connection, text
 
+from scripts.demo import load
+
 ORIGIN = (540_000.0, 2_495_000.0)  # south-west corner, EPSG:9210, inside the city area
 GRID = 1000  # lots per side
 LOT = (20.0, 25.0)
 BLOCK = 100  # lots per unit / plan side (2 km x 2.5 km)
 ZONES_PER_SIDE = 20  # zones per plan side: 100 m x 125 m each
 
-TABLES = (
-    "dossiers",
-    "private.parcel_holders",
-    "parcels",
-    "auction_lots",
-    "plan_zones",
-    "planning_projects",
-    "development_areas",
-    "admin_units",
-)
 LAND_USES = ["ODT", "ODT", "ODT", "ODT", "ONT", "CLN", "LUC", "BHK", "TMD", "DGD"]
 
 
 def build(conn: Connection, seed: int = 2024) -> dict[str, float]:
     """Replace the data tables' contents with the synthetic dataset; returns timings (s)."""
     timings: dict[str, float] = {}
-    conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    load.clear(conn)
     for table in ("admin_units", "planning_projects", "plan_zones", "parcels"):
         conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
     conn.execute(text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
