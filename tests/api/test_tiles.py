@@ -47,7 +47,7 @@ def test_collection_tile_holds_only_its_layer(client, collection):
     assert set(decode(response)) == {collection}
 
 
-def test_feature_cap_per_tile(client, monkeypatch):
+def test_feature_cap_per_tile(client):
     x, y = tile_of(*CENTRE, 15)
     layers = decode(client.get(f"/collections/parcels/tiles/WebMercatorQuad/15/{x}/{y}"))
     assert len(layers["parcels"]["features"]) <= default_registry()["parcels"].tile_feature_limit
