@@ -1,0 +1,76 @@
+"""Per-request latency at concurrency 1, over an ordered list of requests.
+
+For the comparison with the database floor, both sides are measured the same way: the
+same requests, in the same order, one at a time, for the same duration. The HTTP side is
+a minimal keep-alive HTTP/1.1 client on a raw socket (so the client adds next to
+nothing); the database side runs the same SQL through libpq (psycopg), as psql would.
+"""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import time
+from collections.abc import Callable
+
+
+def _percentiles(samples: list[float]) -> dict:
+    samples = sorted(samples)
+    return {
+        "requests": len(samples),
+        "p50_us": statistics.median(samples) * 1e6,
+        "p95_us": samples[int(0.95 * (len(samples) - 1))] * 1e6,
+        "mean_us": statistics.fmean(samples) * 1e6,
+    }
+
+
+def cycle(run_one: Callable[[int], None], count: int, duration: float) -> dict:
+    """Call ``run_one(i)`` for i cycling over ``range(count)`` for ``duration`` seconds."""
+    samples = []
+    start = time.perf_counter()
+    i = 0
+    while time.perf_counter() - start < duration:
+        t = time.perf_counter()
+        run_one(i % count)
+        samples.append(time.perf_counter() - t)
+        i += 1
+    return _percentiles(samples)
+
+
+class HTTPClient:
+    """GET over one keep-alive connection; reads each response fully (Content-Length)."""
+
+    def __init__(self, host: str, port: int):
+        self.host = host
+        self.sock = socket.create_connection((host, port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+
+    def get(self, path: str) -> int:
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        while b"\r\n\r\n" not in self.buffer:
+            self._read()
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        length = next(
+            (
+                int(line.split(":", 1)[1])
+                for line in lines[1:]
+                if line.lower().startswith("content-length:")
+            ),
+            0,
+        )
+        while len(self.buffer) < length:
+            self._read()
+        self.buffer = self.buffer[length:]
+        return status
+
+    def _read(self) -> None:
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        self.buffer += chunk
+
+    def close(self) -> None:
+        self.sock.close()
