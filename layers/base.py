@@ -99,6 +99,9 @@ class Layer:
     temporal_property: str | None = None
     #: Whether counting the matches of a query is cheap enough to do on every page.
     cheap_count: bool = True
+    #: Properties carried in vector tiles: what the map styles and labels by (details
+    #: come from /lookup on a click). None: every public property but lists.
+    tile_properties: tuple[str, ...] | None = None
     #: Simplify geometries in tiles below street zoom: worth it for large, detailed
     #: polygons (boundaries), a waste for small ones (parcels, zones, lots), which
     #: ST_AsMVTGeom's snapping to the tile grid already reduces.

@@ -99,4 +99,11 @@ LAYER = Layer(
     min_zoom=15,
     style={"color": "#7f7f7f", "weight": 0.5, "fillOpacity": 0.1},
     cheap_count=False,
+    tile_properties=(
+        "unit_code",
+        "map_sheet",
+        "parcel_number",
+        "land_use_code",
+        "certificate_status",
+    ),
 )

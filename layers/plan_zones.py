@@ -84,4 +84,5 @@ LAYER = Layer(
     ),
     public_filter=in_public_project,
     min_zoom=10,
+    tile_properties=("project_id", "zone_code", "land_use_code", "max_floors"),
 )

@@ -44,9 +44,9 @@ def in_matrix(z: int, x: int, y: int) -> bool:
 
 
 def tile_properties(layer: Layer) -> dict[str, str]:
-    """Public properties that go into tiles, with their MVT value type (lists are left out)."""
+    """Properties that go into tiles, with their MVT value type (lists are left out)."""
     out = {}
-    for name in layer.public_properties:
+    for name in layer.tile_properties or layer.public_properties:
         kind = layer.table.c[name].type
         if isinstance(kind, JSONB):
             continue

@@ -31,7 +31,7 @@ from api.app import SESSION_SETTINGS
 from api.settings import PROJECT_ROOT, DatabaseSettings
 from gis.crs import VN2000_CAO_BANG, WGS84, transformer
 from layers.registry import default_registry
-from layers.tiles import tile
+from layers.tiles import tile, tile_properties
 from scripts import migrate
 from scripts.bench import latency, synthetic
 from scripts.cluster import ensure_database
@@ -92,6 +92,9 @@ def scenarios(seed: int = 7) -> list[Scenario]:
     zone_tiles = viewport_tiles(rng, range(12, 18))
     parcel_tiles = viewport_tiles(rng, range(15, 18))
     points = [grid_lonlat(rng) for _ in range(500)]
+    # tipg is asked for the same tile properties as this API puts in its tiles.
+    zone_tile_props = ",".join(tile_properties(default_registry()["plan_zones"]))
+    parcel_tile_props = ",".join(tile_properties(default_registry()["parcels"]))
     return [
         *[
             Scenario(
@@ -114,6 +117,7 @@ def scenarios(seed: int = 7) -> list[Scenario]:
             ],
             [
                 f"/collections/public.plan_zones/tiles/WebMercatorQuad/{z}/{x}/{y}"
+                f"?properties={zone_tile_props}"
                 for z, x, y in zone_tiles
             ],
         ),
@@ -122,6 +126,7 @@ def scenarios(seed: int = 7) -> list[Scenario]:
             [f"/collections/parcels/tiles/WebMercatorQuad/{z}/{x}/{y}" for z, x, y in parcel_tiles],
             [
                 f"/collections/public.parcels/tiles/WebMercatorQuad/{z}/{x}/{y}"
+                f"?properties={parcel_tile_props}"
                 for z, x, y in parcel_tiles
             ],
         ),
