@@ -28,6 +28,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg as psycopg_dialect
 
 from gis.crs import WEB_MERCATOR, WGS84
 from layers.base import Layer
@@ -112,3 +113,14 @@ def _tile_statement(layers: tuple[Layer, ...], z: int) -> Select:
     for part in parts[1:]:
         combined = combined.op("||")(part)
     return select(combined)
+
+
+@lru_cache(maxsize=512)
+def compiled(layers: tuple[Layer, ...], z: int) -> tuple[str, dict[str, Any]]:
+    """The tile statement as driver SQL and its constant parameters (add ``x``, ``y``).
+
+    Tiles are the hottest path; running the SQL on the driver connection skips the ORM
+    layer's per-execution parameter and result processing.
+    """
+    statement = _tile_statement(layers, z).compile(dialect=psycopg_dialect())
+    return str(statement), dict(statement.params)

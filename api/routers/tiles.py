@@ -20,7 +20,10 @@ MATRIX_SET = "WebMercatorQuad"
 async def _tile(request: Request, conn, layers: list[Layer], z: int, x: int, y: int) -> Response:
     if not tiles.in_matrix(z, x, y):
         raise HTTPException(404, f"tile {z}/{x}/{y} is outside the {MATRIX_SET} tile matrix set")
-    data = (await conn.execute(tiles.tile(layers, z), {"x": x, "y": y})).scalar_one()
+    sql, constants = tiles.compiled(tuple(layers), z)
+    driver = (await conn.get_raw_connection()).driver_connection
+    cursor = await driver.execute(sql, {**constants, "x": x, "y": y})
+    (data,) = await cursor.fetchone()
     if not data:
         return cached(request, b"", MVT, status_code=204)
     return cached(request, bytes(data), MVT)
