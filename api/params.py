@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Date, Float, Integer, Numeric, func
@@ -89,8 +90,8 @@ def _bbox(value: str | None, crs_value: str | None) -> ColumnElement | None:
         raise BadRequest("bbox", f"expected four numbers, got {value!r}") from None
     if len(numbers) == 6:  # 3D box: drop the heights
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    if len(numbers) != 4:
-        raise BadRequest("bbox", "expected minx,miny,maxx,maxy")
+    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+        raise BadRequest("bbox", "expected four finite numbers minx,miny,maxx,maxy")
     try:
         _, srid, lat_first = ogc_crs(crs_value or CRS84_URI)
     except CRSError as exc:

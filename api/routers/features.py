@@ -9,9 +9,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Boolean, Date, Float, Integer, Numeric
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError
 
 from api import params
 from api.deps import ConnectionDep, LayerDep
+from api.errors import BadRequest
 from api.http import cached
 from api.links import base_url, link
 from layers import features
@@ -51,7 +53,11 @@ async def items(
 ) -> Response:
     crs_uri, out_crs = params.output_crs(crs)
     query = params.items_query(layer, request.query_params)
-    rows = (await conn.execute(features.items(layer, query, out_crs))).all()
+    try:
+        rows = (await conn.execute(features.items(layer, query, out_crs))).all()
+    except DBAPIError as exc:
+        _refuse_mistyped_filter(exc, layer.id, bool(filter))
+        raise
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
     if query.before is not None:
@@ -77,6 +83,22 @@ async def items(
         + orjson.dumps(meta)[1:]
     )
     return cached(request, body, GEOJSON, headers={"Content-Crs": f"<{crs_uri}>"})
+
+
+#: SQLSTATEs a filter of the wrong types causes: data exceptions (class 22), an operator
+#: or function that does not exist for those types, a datatype mismatch.
+_TYPE_ERRORS = ("22", "42883", "42804")
+
+
+def _refuse_mistyped_filter(exc: DBAPIError, collection: str, has_filter: bool) -> None:
+    """Turn a database type error caused by the client's filter into a 400 (no DB text)."""
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    if has_filter and state.startswith(_TYPE_ERRORS):
+        raise BadRequest(
+            "filter",
+            "a value does not fit the type of the property it is compared with; see "
+            f"/collections/{collection}/queryables",
+        ) from None
 
 
 @router.get(

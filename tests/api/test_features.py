@@ -107,7 +107,7 @@ def test_bbox_in_vn2000(client):
     )
 
 
-@pytest.mark.parametrize("bad", ["1,2,3", "a,b,c,d", "106,23,107,22"])
+@pytest.mark.parametrize("bad", ["1,2,3", "a,b,c,d", "106,23,107,22", "nan,nan,nan,nan"])
 def test_bad_bbox_is_400(client, bad):
     response = client.get("/collections/parcels/items", params={"bbox": bad})
     assert response.status_code == 400
@@ -232,6 +232,19 @@ def test_cql2_spatial_with_wkt_and_geojson(client):
         client, "parcels", filter=json.dumps(cql_json), **{"filter-lang": "cql2-json"}, limit=10000
     )
     assert 0 < within["numberReturned"] <= by_wkt["numberReturned"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["scale_denominator = 'ten thousand'", "level > 5", "code LIKE 5", "decision_date = 'soon'"],
+)
+def test_filters_of_the_wrong_type_are_400(client, text):
+    response = client.get("/collections/planning_projects/items", params={"filter": text})
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["parameter"] == "filter"
+    assert "queryables" in body["detail"]
+    assert "operator" not in body["detail"] and "syntax" not in body["detail"]
 
 
 @pytest.mark.parametrize(
