@@ -8,16 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.settings import Settings
 from layers.base import Layer
 from layers.registry import Registry
 
 # Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in a
 # thread pool, a hand-off that costs more than these functions do.
-
-
-async def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
 
 
 async def get_registry(request: Request) -> Registry:
@@ -36,7 +31,6 @@ async def get_layer(
     return registry[collection_id]  # UnknownLayerError -> 404 problem
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 ConnectionDep = Annotated[AsyncConnection, Depends(get_connection)]
 LayerDep = Annotated[Layer, Depends(get_layer)]

@@ -18,7 +18,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    and_,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -61,7 +60,7 @@ class PlanZone(PolygonFeature, Base):
 def in_public_project(table: Table) -> ColumnElement[bool]:
     projects = PlanningProject.__table__
     public_ids = select(projects.c.id).where(is_public(projects))
-    return and_(table.c.project_id.in_(public_ids))
+    return table.c.project_id.in_(public_ids)
 
 
 LAYER = Layer(
