@@ -10,9 +10,11 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 
@@ -80,12 +82,15 @@ def install(app: FastAPI) -> None:
             404, f"no public collection named {exc.args[0]!r}", instance=request.url.path
         )
 
-    @app.exception_handler(OperationalError)
-    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.error("database unavailable on %s: %s", request.url.path, exc)
         return problem(
             503, "the database is not reachable; try again shortly", instance=request.url.path
         )
+
+    # Through SQLAlchemy, and through the driver pool the tiles use (api/app.py).
+    for unavailable in (OperationalError, psycopg.OperationalError, PoolTimeout):
+        app.add_exception_handler(unavailable, database_unavailable)
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:

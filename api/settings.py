@@ -34,6 +34,8 @@ class DatabaseSettings(BaseSettings):
     state_dir: Path = PROJECT_ROOT / "var"
     pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
     pool_size: int = 10
+    #: Seconds a request waits for a pooled connection before a 503.
+    pool_timeout: float = 10.0
 
     @property
     def external(self) -> bool:
@@ -62,6 +64,11 @@ class DatabaseSettings(BaseSettings):
                 database=self.name,
             )
         return url.set(database=database) if database else url
+
+    def libpq_url(self, database: str | None = None) -> str:
+        """The same server as a libpq connection string, for psycopg used directly."""
+        url = self.sqlalchemy_url(database).set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
 
 
 class ServerSettings(BaseSettings):

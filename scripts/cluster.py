@@ -216,7 +216,4 @@ def drop_database(settings: DatabaseSettings, name: str) -> None:
 
 
 def _admin_connection(settings: DatabaseSettings) -> psycopg.Connection:
-    url = settings.sqlalchemy_url(database="postgres")
-    return psycopg.connect(
-        url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True
-    )
+    return psycopg.connect(settings.libpq_url(database="postgres"), autocommit=True)

@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
-from api.deps import ConnectionDep, LayerDep, RegistryDep
 from api.http import cached
 from api.links import base_url
+from api.routing import PathRoute
 from layers import tiles
 from layers.base import Layer
 
-router = APIRouter(tags=["tiles"])
+#: Every endpoint here takes only the request and path parameters (api/routing.py).
+router = APIRouter(tags=["tiles"], route_class=PathRoute)
 
 MVT = "application/vnd.mapbox-vector-tile"
 MATRIX_SET = "WebMercatorQuad"
 
 
-async def _tile(request: Request, conn, layers: list[Layer], z: int, x: int, y: int) -> Response:
+async def _tile(request: Request, layers: tuple[Layer, ...], z: int, x: int, y: int) -> Response:
     if not tiles.in_matrix(z, x, y):
         raise HTTPException(404, f"tile {z}/{x}/{y} is outside the {MATRIX_SET} tile matrix set")
-    sql, constants = tiles.compiled(tuple(layers), z)
-    driver = (await conn.get_raw_connection()).driver_connection
-    cursor = await driver.execute(sql, {**constants, "x": x, "y": y})
-    (data,) = await cursor.fetchone()
+    sql, constants = tiles.compiled(layers, z)
+    async with request.app.state.driver_pool.connection() as conn:
+        cursor = await conn.execute(sql, {**constants, "x": x, "y": y})
+        (data,) = await cursor.fetchone()
     if not data:
         return cached(request, b"", MVT, status_code=204)
     return cached(request, bytes(data), MVT)
@@ -35,10 +36,9 @@ async def _tile(request: Request, conn, layers: list[Layer], z: int, x: int, y: 
     response_class=Response,
     responses={200: {"content": {MVT: {}}}, 204: {"description": "No features"}},
 )
-async def collection_tile(
-    request: Request, layer: LayerDep, conn: ConnectionDep, z: int, x: int, y: int
-) -> Response:
-    return await _tile(request, conn, [layer], z, x, y)
+async def collection_tile(request: Request, collection_id: str, z: int, x: int, y: int) -> Response:
+    layer = request.app.state.registry[collection_id]  # UnknownLayerError -> 404 problem
+    return await _tile(request, (layer,), z, x, y)
 
 
 @router.get(
@@ -47,10 +47,8 @@ async def collection_tile(
     response_class=Response,
     responses={200: {"content": {MVT: {}}}, 204: {"description": "No features"}},
 )
-async def map_tile(
-    request: Request, registry: RegistryDep, conn: ConnectionDep, z: int, x: int, y: int
-) -> Response:
-    return await _tile(request, conn, list(registry.values()), z, x, y)
+async def map_tile(request: Request, z: int, x: int, y: int) -> Response:
+    return await _tile(request, tuple(request.app.state.registry.values()), z, x, y)
 
 
 def _tilejson(request: Request, layers: list[Layer], path: str, name: str) -> dict:
@@ -80,10 +78,13 @@ def _tilejson(request: Request, layers: list[Layer], path: str, name: str) -> di
     f"/collections/{{collection_id}}/tiles/{MATRIX_SET}/tilejson.json",
     summary="TileJSON of one collection",
 )
-async def collection_tilejson(request: Request, layer: LayerDep) -> dict:
-    return _tilejson(request, [layer], f"/collections/{layer.id}/tiles/{MATRIX_SET}", layer.title)
+async def collection_tilejson(request: Request, collection_id: str) -> JSONResponse:
+    layer = request.app.state.registry[collection_id]
+    path = f"/collections/{layer.id}/tiles/{MATRIX_SET}"
+    return JSONResponse(_tilejson(request, [layer], path, layer.title))
 
 
 @router.get(f"/tiles/{MATRIX_SET}/tilejson.json", summary="TileJSON of the map")
-async def map_tilejson(request: Request, registry: RegistryDep) -> dict:
-    return _tilejson(request, list(registry.values()), f"/tiles/{MATRIX_SET}", "landplan")
+async def map_tilejson(request: Request) -> JSONResponse:
+    layers = list(request.app.state.registry.values())
+    return JSONResponse(_tilejson(request, layers, f"/tiles/{MATRIX_SET}", "landplan"))

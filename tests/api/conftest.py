@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -41,8 +42,10 @@ def serve(settings: Settings) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def settings_for(url: str) -> Settings:
-    return Settings(database=DatabaseSettings(url=SecretStr(url)), server=ServerSettings())
+def settings_for(url: str, **database: Any) -> Settings:
+    return Settings(
+        database=DatabaseSettings(url=SecretStr(url), **database), server=ServerSettings()
+    )
 
 
 @pytest.fixture(scope="session")

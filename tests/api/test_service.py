@@ -30,10 +30,13 @@ def test_health(client, conn):
     assert body["postgres"].startswith("15")
 
 
-def test_health_when_the_database_is_down():
+@pytest.mark.parametrize(
+    "path", ["/health", "/tiles/WebMercatorQuad/14/13030/7133", "/collections/parcels/items"]
+)
+def test_503_when_the_database_is_down(path):
     unreachable = "postgresql://nobody:secret@127.0.0.1:1/nowhere"
-    for base in serve(settings_for(unreachable)):
-        response = httpx.get(f"{base}/health", timeout=30)
+    for base in serve(settings_for(unreachable, pool_timeout=1)):
+        response = httpx.get(f"{base}{path}", timeout=30)
         assert response.status_code == 503
         assert response.headers["content-type"] == "application/problem+json"
         body = response.json()
