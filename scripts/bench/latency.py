@@ -1,7 +1,9 @@
 """Per-request latency at concurrency 1, over an ordered list of requests.
 
 For the comparison with the database floor, both sides are measured the same way: the
-same requests, in the same order, one at a time, for the same duration. The HTTP side is
+same requests, in the same order, one at a time, alternating in short blocks (so both see
+exactly the same requests, and drifts of a shared machine, such as another process waking
+up, fall on both alike). The HTTP side is
 a minimal keep-alive HTTP/1.1 client on a raw socket (so the client adds next to
 nothing); the database side runs the same SQL through libpq (psycopg), as psql would.
 """
@@ -24,17 +26,22 @@ def _percentiles(samples: list[float]) -> dict:
     }
 
 
-def cycle(run_one: Callable[[int], None], count: int, duration: float) -> dict:
-    """Call ``run_one(i)`` for i cycling over ``range(count)`` for ``duration`` seconds."""
-    samples = []
+def interleaved(
+    runners: list[Callable[[int], None]], count: int, duration: float, block: int = 10
+) -> list[dict]:
+    """Time each ``runner(i)`` for i cycling over ``range(count)``, the runners taking
+    turns of ``block`` requests, in whole passes over the list, until ``duration`` seconds
+    have passed; the percentiles of each runner."""
+    samples: list[list[float]] = [[] for _ in runners]
     start = time.perf_counter()
-    i = 0
-    while time.perf_counter() - start < duration:
-        t = time.perf_counter()
-        run_one(i % count)
-        samples.append(time.perf_counter() - t)
-        i += 1
-    return _percentiles(samples)
+    while not samples[0] or time.perf_counter() - start < duration:
+        for lo in range(0, count, block):
+            for run_one, out in zip(runners, samples, strict=True):
+                for i in range(lo, min(lo + block, count)):
+                    t = time.perf_counter()
+                    run_one(i)
+                    out.append(time.perf_counter() - t)
+    return [_percentiles(s) for s in samples]
 
 
 class HTTPClient:

@@ -37,7 +37,7 @@ from scripts.bench import latency, synthetic
 from scripts.cluster import ensure_database
 
 BENCH_DB = "landplan_bench"
-OURS_PORT, TIPG_PORT = 8101, 8102
+OURS_PORT, TIPG_PORT, BARE_PORT = 8101, 8102, 8103
 CONCURRENCY = (1, 4, 16)
 TIPG_VENV = PROJECT_ROOT / ".venv-tipg"
 TILE_SCENARIOS = {"tiles plan_zones z12-17": "plan_zones", "tiles parcels z15-17": "parcels"}
@@ -152,7 +152,9 @@ def ensure_dataset(settings: DatabaseSettings, rebuild: bool) -> None:
     engine.dispose()
 
 
-def start(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+def start(
+    cmd: list[str], env: dict[str, str], port: int, probe: str = "/collections"
+) -> subprocess.Popen:
     proc = subprocess.Popen(
         cmd,
         env={**os.environ, **env},
@@ -163,7 +165,7 @@ def start(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/collections", timeout=30).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=30).status_code == 200:
                 return proc
         except httpx.HTTPError:
             pass
@@ -210,11 +212,12 @@ def check_responses(port: int, paths: list[str]) -> None:
 
 def floor_and_latency(
     settings: DatabaseSettings, scenario: Scenario, layer_id: str, duration: int
-) -> tuple[dict, dict]:
-    """The database floor and this API's latency for the same tiles in the same order.
+) -> dict[str, dict]:
+    """The database floor, the bare ASGI server and this API, for the same tiles in the
+    same order, interleaved (``latency.interleaved``).
 
     The floor runs the tile SQL compiled from ``layers/tiles.py`` through libpq (as psql
-    would) with this API's session settings; the API side is fetched one request at a
+    would) with this API's session settings; both servers are fetched one request at a
     time by a minimal keep-alive client (``scripts/bench/latency.py``).
     """
     layer = default_registry()[layer_id]
@@ -227,21 +230,30 @@ def floor_and_latency(
         )
         for z, x, y in tiles_
     ]
-    url = settings.sqlalchemy_url(BENCH_DB).set(drivername="postgresql")
+    ours = latency.HTTPClient("127.0.0.1", OURS_PORT)
+    bare = latency.HTTPClient("127.0.0.1", BARE_PORT)
+    paths = scenario.ours
     with psycopg.connect(
-        url.render_as_string(hide_password=False), autocommit=True, options=SESSION_OPTIONS
+        settings.libpq_url(BENCH_DB), autocommit=True, options=SESSION_OPTIONS
     ) as conn:
-        for sql in sqls:  # warm-up, as the servers get one
-            conn.execute(sql).fetchone()
-        floor = latency.cycle(lambda i: conn.execute(sqls[i]).fetchone(), len(sqls), duration)
-    client = latency.HTTPClient("127.0.0.1", OURS_PORT)
-    try:
-        for path in scenario.ours:
-            client.get(path)
-        ours = latency.cycle(lambda i: client.get(scenario.ours[i]), len(scenario.ours), duration)
-    finally:
-        client.close()
-    return floor, ours
+        try:
+            for sql, path in zip(sqls, paths, strict=True):  # one warm-up pass
+                conn.execute(sql).fetchone()
+                ours.get(path)
+                bare.get(path)
+            floor, bare_result, ours_result = latency.interleaved(
+                [
+                    lambda i: conn.execute(sqls[i]).fetchone(),
+                    lambda i: bare.get(paths[i]),
+                    lambda i: ours.get(paths[i]),
+                ],
+                len(sqls),
+                3 * duration,
+            )
+        finally:
+            ours.close()
+            bare.close()
+    return {"floor": floor, "bare": bare_result, "landplan": ours_result}
 
 
 def machine() -> str:
@@ -291,8 +303,7 @@ def main() -> None:
 
     settings = DatabaseSettings()
     ensure_dataset(settings, args.rebuild)
-    url = settings.sqlalchemy_url(BENCH_DB)
-    plain_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    plain_url = settings.libpq_url(BENCH_DB)
     all_scenarios = scenarios()
     tipg_env = {
         "DATABASE_URL": plain_url,
@@ -307,6 +318,16 @@ def main() -> None:
         "TIPG_MAX_FEATURES_PER_TILE": str(default_registry()["parcels"].tile_feature_limit),
         "TIPG_MAX_FEATURES_PER_QUERY": "10000",
     }
+    bare_cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "scripts.bench.bare:app",
+        "--port",
+        str(BARE_PORT),
+        "--log-level",
+        "warning",
+    ]
     servers = {
         "landplan": (
             [
@@ -343,17 +364,22 @@ def main() -> None:
         ),
     }
     results: dict[tuple[str, str, int], dict] = {}
-    floors: dict[str, tuple[dict, dict]] = {}
+    floors: dict[str, dict[str, dict]] = {}
     for name, (cmd, env, port) in servers.items():
         proc = start(cmd, env, port)
         try:
             if name == "landplan":
-                for scenario in all_scenarios:
-                    layer_id = TILE_SCENARIOS.get(scenario.name)
-                    if layer_id:
-                        floors[scenario.name] = floor_and_latency(
-                            settings, scenario, layer_id, args.duration
-                        )
+                bare = start(bare_cmd, {"DATABASE_URL": plain_url}, BARE_PORT, "/health")
+                try:
+                    for scenario in all_scenarios:
+                        layer_id = TILE_SCENARIOS.get(scenario.name)
+                        if layer_id:
+                            floors[scenario.name] = floor_and_latency(
+                                settings, scenario, layer_id, args.duration
+                            )
+                finally:
+                    os.killpg(bare.pid, 15)
+                    bare.wait(timeout=30)
             for scenario in all_scenarios:
                 paths = scenario.ours if name == "landplan" else scenario.tipg
                 if not paths:
@@ -400,20 +426,23 @@ def write_report(args, results, floors, settings) -> None:
         "  Latency is wrk's (the time to the full response); errors are socket errors and",
         "  non-2xx/3xx answers.",
         "- **Database floor**: the same tile SQL (compiled from `layers/tiles.py`) for the",
-        "  same tiles in the same order, run one at a time through libpq (psycopg, as psql",
-        "  would) with this API's session settings, for the same duration. The API side of",
-        "  that comparison is measured the same way: one request at a time over one",
-        "  keep-alive connection by a minimal HTTP client (`scripts/bench/latency.py`), so",
-        "  both medians come from identical sequences.",
+        "  same tiles, run one at a time through libpq (psycopg, as psql would) with this",
+        "  API's session settings. The servers are measured the same way: one request at a",
+        "  time over one keep-alive connection by a minimal HTTP client",
+        "  (`scripts/bench/latency.py`). The sides take turns of 10 tiles over whole passes",
+        f"  of the list for {3 * args.duration} s, so all see the same tiles and share the",
+        "  machine's drifts alike.",
         "",
         "## Reading the results",
         "",
         "- tipg counts `numberMatched` with `count(*)` over the whole filtered table on every",
         "  items request; on 1,000,000 parcels that dominates its items latency. This API",
         "  counts only where it is cheap (not on parcels) and pages by key.",
-        "- Half of a viewport's zone tiles at z16–z17 hold a handful of zones (≈2–3 ms of",
-        "  SQL): there the fixed cost of the HTTP stack (uvicorn, FastAPI, SQLAlchemy,",
-        "  psycopg) weighs most in the ratio to the floor.",
+        "- Half of a viewport's zone tiles at z16–z17 hold a handful of zones (≈1–3 ms of",
+        "  SQL): there any HTTP server's fixed cost weighs most in the ratio to the floor. The",
+        "  *bare ASGI* column is that cost alone; the rest of the distance (routing,",
+        "  middleware: CORS, gzip, errors; ETag) is this API's. The zone medians sit between",
+        "  two clusters of tile costs, so their ratio moves by ±0.2 from run to run.",
         "- wrk's Lua-reported percentiles were seen inconsistent with its own request count",
         "  (a p95 far above what the mean allows) in some runs: the floor comparison uses",
         "  per-request times measured by the benchmark itself; wrk gives the throughput.",
@@ -451,14 +480,24 @@ def write_report(args, results, floors, settings) -> None:
         "",
         "### Tiles against the database floor (concurrency 1)",
         "",
-        "| scenario | floor p50 / p95 ms | landplan p50 / p95 ms | median ratio |",
-        "|---|---|---|---|",
+        "Medians and p95 in ms over the same tiles, the three sides interleaved; the ratios",
+        "are medians over the floor's median. *bare* is `scripts/bench/bare.py`: uvicorn and",
+        "a psycopg pool running the same SQL with no framework at all, the least a Python",
+        "HTTP server pays on this machine.",
+        "",
+        "| scenario | floor | bare ASGI | landplan | bare / floor | landplan / floor |",
+        "|---|---|---|---|---|---|",
     ]
-    for name, (floor, ours) in floors.items():
+
+    def ms(result: dict) -> str:
+        return f"{result['p50_us'] / 1000:.2f} / {result['p95_us'] / 1000:.2f}"
+
+    for name, sides in floors.items():
+        floor = sides["floor"]["p50_us"]
         lines.append(
-            f"| {name} | {floor['p50_us'] / 1000:.2f} / {floor['p95_us'] / 1000:.2f} | "
-            f"{ours['p50_us'] / 1000:.2f} / {ours['p95_us'] / 1000:.2f} | "
-            f"{ours['p50_us'] / floor['p50_us']:.2f}× |"
+            f"| {name} | {ms(sides['floor'])} | {ms(sides['bare'])} | {ms(sides['landplan'])} "
+            f"| {sides['bare']['p50_us'] / floor:.2f}× "
+            f"| {sides['landplan']['p50_us'] / floor:.2f}× |"
         )
     lookup = results[("landplan", "lookup", 1)]
     lines += [
