@@ -81,9 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "HEAD", "OPTIONS"],
             allow_headers=["*"],
         )
+    # Tiles first: routes are matched in order, and tiles are most of a map's requests.
+    app.include_router(tiles.router)
     app.include_router(landing.router)
     app.include_router(collections.router)
     app.include_router(features.router)
-    app.include_router(tiles.router)
     app.include_router(lookup.router)
     return app
