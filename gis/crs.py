@@ -9,7 +9,7 @@ WGS 84 are left to PROJ, which picks the EPSG 7-parameter operation of Decision
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import shapely
 from pyproj import CRS, Transformer
@@ -27,6 +27,11 @@ VN2000_GEOGRAPHIC = 4756
 WGS84 = 4326
 WEB_MERCATOR = 3857
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+#: Every VN-2000 projected CRS in EPSG: the provincial TM-3 zones, the national TM-3
+#: zones and the two UTM zones. Each province uses one TM-3 zone (Decision
+#: 973/2001/TT-TCĐC); files from surveyors come in any of them.
+VN2000_PROJECTED = (*range(9205, 9219), 5896, 5897, 5898, 5899, 3405, 3406)
 
 #: Reference point from the domain brief: lon/lat (WGS 84) and E/N in EPSG:9210.
 REFERENCE_POINT_WGS84 = (106.2575, 22.6657)
@@ -111,3 +116,46 @@ def ogc_crs(value: str) -> tuple[str, int, bool]:
         raise CRSError(f"unsupported CRS {value!r}; offered: {offered}")
     srid, lat_first = OGC_CRS[text]
     return text, srid, lat_first
+
+
+def looks_geographic(bounds: tuple[float, float, float, float]) -> bool:
+    """Whether coordinates within ``bounds`` can only be degrees of longitude/latitude."""
+    xmin, ymin, xmax, ymax = bounds
+    return -180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90
+
+
+def suggest_crs(
+    bounds: tuple[float, float, float, float],
+    area: tuple[float, float, float, float],
+    preferred: int = VN2000_CAO_BANG,
+) -> list[int]:
+    """EPSG codes under which data with ``bounds`` (in an unknown CRS) lands in ``area``
+    (lon/lat bounds of the service area), the likeliest first; empty if none does.
+
+    Degrees suggest WGS 84. Metres are tried as every VN-2000 zone: a zone is a candidate
+    when the data's centre, read in it, falls in both ``area`` and the zone's EPSG area
+    of use; ``preferred`` (the municipality's own zone) leads, then zones by distance of
+    their central meridian. Neighbouring TM-3 zones shift data by tens of kilometres,
+    which can still fall inside a province, so this is a suggestion, never a choice.
+    """
+    if looks_geographic(bounds):
+        return [WGS84]
+    centre = ((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
+    found: list[tuple[float, int]] = []
+    for epsg in VN2000_PROJECTED:
+        lon, lat = transformer(epsg, WGS84).transform(*centre)
+        use = CRS.from_epsg(epsg).area_of_use
+        if not (area[0] <= lon <= area[2] and area[1] <= lat <= area[3]):
+            continue
+        if use is not None and not (use.west <= lon <= use.east and use.south <= lat <= use.north):
+            continue
+        meridian = _central_meridian(epsg)
+        found.append((-1.0 if epsg == preferred else abs(lon - meridian), epsg))
+    return [epsg for _, epsg in sorted(found)]
+
+
+@cache
+def _central_meridian(epsg: int) -> float:
+    operation = CRS.from_epsg(epsg).coordinate_operation
+    assert operation is not None
+    return float(next(p.value for p in operation.params if p.name == "Longitude of natural origin"))

@@ -4,9 +4,12 @@ from gis.crs import (
     REFERENCE_POINT_VN2000,
     REFERENCE_POINT_WGS84,
     VN2000_CAO_BANG,
+    VN2000_PROJECTED,
+    VN2000_UTM48N,
     WGS84,
     crs_from_user_input,
     spatial_ref_sys_row,
+    suggest_crs,
     transformer,
 )
 from gis.errors import CRSError
@@ -46,3 +49,46 @@ def test_spatial_ref_sys_row_names_epsg_authority():
     assert (row["srid"], row["auth_name"], row["auth_srid"]) == (9210, "EPSG", 9210)
     assert "VN-2000" in row["srtext"]
     assert "+lon_0=105.75" in row["proj4text"]
+
+
+#: Lon/lat bounds around Cao Bằng province, as a service area.
+CAO_BANG_AREA = (105.27, 22.3, 106.85, 23.15)
+
+
+def _box(x: float, y: float, half: float = 500) -> tuple[float, float, float, float]:
+    return (x - half, y - half, x + half, y + half)
+
+
+def test_every_vn2000_zone_round_trips_with_pyproj_within_a_millimetre():
+    lon, lat = REFERENCE_POINT_WGS84
+    for epsg in VN2000_PROJECTED:
+        x, y = transformer(WGS84, epsg).transform(lon, lat)
+        back = transformer(epsg, WGS84).transform(x, y)
+        again = transformer(WGS84, epsg).transform(*back)
+        assert abs(again[0] - x) < 0.001 and abs(again[1] - y) < 0.001, epsg
+
+
+def test_suggestion_for_cao_bang_metres_leads_with_the_province_zone():
+    suggested = suggest_crs(_box(*REFERENCE_POINT_VN2000), CAO_BANG_AREA)
+    assert suggested[0] == VN2000_CAO_BANG
+    # every suggestion puts the data inside the area
+    for epsg in suggested:
+        lon, lat = transformer(epsg, WGS84).transform(*REFERENCE_POINT_VN2000)
+        assert CAO_BANG_AREA[0] <= lon <= CAO_BANG_AREA[2], epsg
+        assert CAO_BANG_AREA[1] <= lat <= CAO_BANG_AREA[3], epsg
+
+
+def test_suggestion_for_utm_metres_names_the_zones_that_fit():
+    x, y = transformer(WGS84, VN2000_UTM48N).transform(*REFERENCE_POINT_WGS84)
+    suggested = suggest_crs(_box(x, y), CAO_BANG_AREA)
+    assert VN2000_UTM48N in suggested
+    assert VN2000_CAO_BANG not in suggested  # read as 105°45' it lands ~80 km east
+
+
+def test_suggestion_for_degrees_is_wgs84():
+    assert suggest_crs((106.2, 22.6, 106.3, 22.7), CAO_BANG_AREA) == [WGS84]
+
+
+def test_no_suggestion_for_coordinates_that_land_nowhere_near():
+    x, y = REFERENCE_POINT_VN2000
+    assert suggest_crs(_box(x, y - 1_500_000), CAO_BANG_AREA) == []
