@@ -177,6 +177,95 @@ def service_area_set(
     typer.echo(f"Service area set: {name}")
 
 
+#: Exit codes of ``landplan import``.
+EXIT_CANNOT_START, EXIT_REFUSED = 1, 3
+
+
+@app.command("import")
+def import_file(
+    path: Annotated[Path, typer.Argument(help="Shapefile (or .zip), GeoPackage, GeoJSON, …")],
+    layer: Annotated[str, typer.Option(help="Target layer, e.g. parcels")],
+    source_layer: Annotated[
+        str | None, typer.Option(help="Layer inside the file (GeoPackage, DXF)")
+    ] = None,
+    crs: Annotated[
+        str | None, typer.Option(help="CRS when the file has none, e.g. EPSG:9210")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding: utf-8, cp1258, tcvn3, vni (else detected)")
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="YAML field mapping")] = None,
+    fix: Annotated[bool, typer.Option(help="Repair invalid geometries (make_valid)")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Validate and count, write nothing")] = False,
+    report_dir: Annotated[
+        Path | None, typer.Option(help="Where to write report.json and problems.geojson")
+    ] = None,
+) -> None:
+    """Validate a file and import it into a layer in one transaction.
+
+    Nothing is written when any finding is an error. Exit status: 0 imported (or, with
+    --dry-run, importable), 1 the import could not start (file, CRS, mapping), 3 refused
+    by validation; the report says why, feature by feature.
+    """
+    import json
+    from datetime import datetime
+
+    from rich.progress import Progress
+
+    from gis.errors import GISError
+    from layers.imports import run_import
+
+    engine = create_engine(_db_settings().sqlalchemy_url())
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task(f"Reading {path.name}", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total or None)
+
+            report = run_import(
+                engine,
+                path,
+                layer,
+                source_layer=source_layer,
+                crs=crs,
+                encoding=encoding,
+                mapping=mapping,
+                fix=fix,
+                dry_run=dry_run,
+                progress=progress,
+            )
+    except GISError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(EXIT_CANNOT_START) from None
+    finally:
+        engine.dispose()
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = report_dir or _db_settings().state_dir / "imports" / f"{path.stem}-{stamp}"
+    out.mkdir(parents=True, exist_ok=True)
+    body = report.as_dict()
+    (out / "report.json").write_text(json.dumps(body, ensure_ascii=False, indent=2, default=str))
+    (out / "problems.geojson").write_text(json.dumps(report.problems_geojson(), ensure_ascii=False))
+    counts = body["counts"]
+    typer.echo(
+        f"{path.name} -> {layer}: {counts['read']} read, {counts['inserted']} new, "
+        f"{counts['updated']} changed, {counts['unchanged']} unchanged; "
+        f"{counts['errors']} errors, {counts['warnings']} warnings "
+        f"(CRS {report.crs}, text {report.encoding or 'UTF-8'})"
+    )
+    for finding in report.findings[:20]:
+        colour = typer.colors.RED if finding.severity == "error" else typer.colors.YELLOW
+        where = f"feature {finding.fid}" if finding.fid is not None else "file"
+        typer.secho(f"  {finding.rule:16} {where}: {finding.message}", fg=colour)
+    if len(report.findings) > 20:
+        typer.echo(f"  … and {len(report.findings) - 20} more")
+    typer.echo(f"Report: {out / 'report.json'}, problem locations: {out / 'problems.geojson'}")
+    if report.errors:
+        typer.secho("Nothing was written.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(EXIT_REFUSED)
+    typer.echo("Dry run: nothing was written." if dry_run else "Imported.")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default LANDPLAN_HOST)")] = None,

@@ -33,6 +33,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         ("db", "url"),
         ("demo-data",),
         ("serve",),
+        ("import",),
     ],
 )
 def test_help(command):

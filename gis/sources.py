@@ -1,0 +1,270 @@
+"""Opening the files surveyors and planners hand in, safely, with clear errors.
+
+Shapefiles (loose or zipped), GeoPackages, GeoJSON, KML, CSV with a WKT column and DXF
+drawings are read through GDAL (pyogrio) in batches, so a file of a million parcels is
+never all in memory. Every failure a user can cause (a missing .dbf, a truncated .shp, a
+zip that is corrupt or tries to escape with ``../``, an unknown layer) is a
+:class:`SourceError` with a message that says what is wrong; no traceback reaches them.
+
+Text comes back as read byte for byte (latin-1) from the formats that may carry legacy
+Vietnamese encodings (Shapefile, CSV, DXF), so that :mod:`gis.encoding` can decide what
+the bytes mean; GeoPackage, GeoJSON and KML are UTF-8 by definition.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pyogrio
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError, FieldError
+from pyogrio.raw import read
+
+from gis.errors import GISError
+
+#: File suffix -> GDAL driver.
+DRIVERS = {
+    ".shp": "ESRI Shapefile",
+    ".gpkg": "GPKG",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".kml": "KML",
+    ".csv": "CSV",
+    ".dxf": "DXF",
+}
+#: Drivers whose text may be in a legacy encoding.
+LEGACY_TEXT = {"ESRI Shapefile", "CSV", "DXF"}
+#: Columns a CSV's geometry may be in, as WKT.
+CSV_GEOMETRY_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "WKT")
+
+
+class SourceError(GISError):
+    """A file that cannot be read as given; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One layer of a readable file."""
+
+    path: Path
+    gdal_path: str
+    driver: str
+    layer: str
+    layers: tuple[str, ...]
+    crs: str | None
+    fields: tuple[str, ...]
+    geometry_type: str | None
+    count: int
+    bounds: tuple[float, float, float, float] | None
+    #: The file names its encoding (a Shapefile's .cpg), so GDAL decodes its text.
+    declared_encoding: bool = False
+
+    @property
+    def legacy_text(self) -> bool:
+        """Whether the text arrives as raw bytes (latin-1 view) for us to decode."""
+        return self.driver in LEGACY_TEXT and not self.declared_encoding
+
+
+def open_source(path: Path, layer: str | None = None) -> Source:
+    """Inspect ``path`` (and choose ``layer`` in multi-layer files) without reading it all."""
+    path = Path(path)
+    if not path.exists():
+        raise SourceError(f"{path}: no such file")
+    if path.is_file() and path.stat().st_size == 0:
+        raise SourceError(f"{path.name}: the file is empty")
+    suffix = path.suffix.lower()
+    declared = False
+    if suffix == ".zip":
+        gdal_path, driver, declared = _inside_zip(path)
+    elif suffix in DRIVERS:
+        gdal_path, driver = str(path), DRIVERS[suffix]
+        if driver == "ESRI Shapefile":
+            declared = _check_shapefile_parts(path)
+    else:
+        known = ", ".join(sorted({*DRIVERS, ".zip"}))
+        raise SourceError(f"{path.name}: unknown format {suffix or '(no suffix)'}; use {known}")
+    try:
+        layers = tuple(name for name, _ in pyogrio.list_layers(gdal_path))
+    except (DataSourceError, DataLayerError, OSError) as exc:
+        raise SourceError(
+            f"{path.name}: cannot be read as {driver} ({_gdal_reason(exc)})"
+        ) from None
+    if not layers:
+        raise SourceError(f"{path.name}: holds no layers")
+    if layer is None:
+        if len(layers) > 1 and driver == "GPKG":
+            raise SourceError(f"{path.name} holds several layers; choose one: {', '.join(layers)}")
+        layer = layers[0]
+    elif layer not in layers:
+        raise SourceError(f"{path.name} has no layer {layer!r}; it has: {', '.join(layers)}")
+    try:
+        info = pyogrio.read_info(gdal_path, layer=layer, **_open_options(driver))
+    except (DataSourceError, DataLayerError, OSError) as exc:
+        raise SourceError(f"{path.name}: cannot be read ({_gdal_reason(exc)})") from None
+    bounds = info.get("total_bounds")
+    return Source(
+        path=path,
+        gdal_path=gdal_path,
+        driver=driver,
+        layer=layer,
+        layers=layers,
+        crs=info.get("crs"),
+        fields=tuple(info["fields"]),
+        geometry_type=info.get("geometry_type"),
+        count=int(info.get("features") or 0),
+        bounds=tuple(bounds) if bounds is not None and all(map(_finite, bounds)) else None,
+        declared_encoding=declared,
+    )
+
+
+def read_batches(source: Source, batch_size: int = 50_000) -> Iterator[list[dict]]:
+    """The features of ``source`` in lists of at most ``batch_size`` records.
+
+    Each record has ``fid`` (0-based position in the file), ``geometry`` (shapely, or
+    None) and the attributes by field name. Text is as stored: for
+    :attr:`Source.legacy_text` files, the latin-1 view of the bytes.
+
+    UTF-8 text streams through GDAL's Arrow interface; raw bytes cannot (Arrow strings
+    are UTF-8), so legacy files are read by pages with pyogrio's own decoding.
+    """
+    pages = _legacy_pages if source.legacy_text else _arrow_pages
+    position = 0
+    try:
+        for columns, geometries in pages(source, batch_size):
+            names = [name for name in columns if name != "geometry"]
+            records = []
+            for i, geometry in enumerate(geometries):
+                record = {name: columns[name][i] for name in names}
+                record["fid"] = position + i
+                record["geometry"] = geometry
+                records.append(record)
+            position += len(records)
+            yield records
+    except (DataSourceError, DataLayerError, FieldError, OSError) as exc:
+        raise SourceError(
+            f"{source.path.name}: reading stopped after {position} features "
+            f"({_gdal_reason(exc)}); the file looks truncated or corrupt"
+        ) from None
+
+
+def _arrow_pages(source: Source, batch_size: int) -> Iterator[tuple[dict, list]]:
+    with pyogrio.open_arrow(
+        source.gdal_path,
+        layer=source.layer,
+        batch_size=batch_size,
+        use_pyarrow=True,
+        **_open_options(source.driver),
+    ) as (meta, reader):
+        geometry_name = meta["geometry_name"] or "wkb_geometry"
+        for batch in reader:
+            columns = batch.to_pydict()
+            wkb = columns.pop(geometry_name, [None] * batch.num_rows)
+            yield columns, list(shapely.from_wkb(wkb, on_invalid="ignore"))
+
+
+def _legacy_pages(source: Source, batch_size: int) -> Iterator[tuple[dict, list]]:
+    skip = 0
+    while True:
+        meta, _fids, wkb, field_data = read(
+            source.gdal_path,
+            layer=source.layer,
+            encoding="ISO-8859-1",  # GDAL recodes this one itself, byte for byte
+            skip_features=skip,
+            max_features=batch_size,
+            **_open_options(source.driver),
+        )
+        if not len(wkb):
+            return
+        columns = {
+            name: list(values) for name, values in zip(meta["fields"], field_data, strict=True)
+        }
+        yield columns, list(shapely.from_wkb(wkb, on_invalid="ignore"))
+        skip += len(wkb)
+        if len(wkb) < batch_size:
+            return
+
+
+def _open_options(driver: str) -> dict:
+    if driver == "CSV":
+        return {"GEOM_POSSIBLE_NAMES": ",".join(CSV_GEOMETRY_COLUMNS), "KEEP_GEOM_COLUMNS": "NO"}
+    return {}
+
+
+def _check_shapefile_parts(shp: Path) -> bool:
+    """Refuse a Shapefile without its .dbf or .shx; whether a .cpg declares its encoding."""
+    siblings = {p.suffix.lower(): p for p in shp.parent.glob(shp.stem + ".*")}
+    for part in (".dbf", ".shx"):
+        if part not in siblings:
+            raise SourceError(f"{shp.name}: the {part} file that belongs with it is missing")
+    _check_shp_length(shp)
+    return ".cpg" in siblings
+
+
+def _check_shp_length(shp: Path) -> None:
+    """Refuse a .shp shorter than its header says (a cut-off copy or upload).
+
+    The main file header holds the file code 9994 (bytes 0–3) and the file length in
+    16-bit words (bytes 24–27), both big-endian (ESRI Shapefile Technical Description).
+    """
+    with shp.open("rb") as f:
+        header = f.read(100)
+    if len(header) < 100 or int.from_bytes(header[0:4], "big") != 9994:
+        raise SourceError(f"{shp.name}: not a Shapefile (no valid header)")
+    declared = int.from_bytes(header[24:28], "big") * 2
+    actual = shp.stat().st_size
+    if actual < declared:
+        raise SourceError(
+            f"{shp.name}: truncated, {actual:,} of the {declared:,} bytes its header declares"
+        )
+
+
+def _inside_zip(path: Path) -> tuple[str, str, bool]:
+    """The GDAL path of the one dataset inside a zip, refusing unsafe or broken archives."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            broken = archive.testzip()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SourceError(f"{path.name}: not a readable zip archive ({exc})") from None
+    if broken is not None:
+        raise SourceError(f"{path.name}: the entry {broken!r} is corrupt")
+    for name in names:
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+            raise SourceError(
+                f"{path.name}: refused, the entry {name!r} points outside the archive"
+            )
+    datasets = [n for n in names if PurePosixPath(n).suffix.lower() in DRIVERS]
+    shapefiles = [n for n in datasets if n.lower().endswith(".shp")]
+    chosen = shapefiles or datasets
+    if not chosen:
+        raise SourceError(f"{path.name}: the archive holds no file of a known format")
+    if len(chosen) > 1:
+        raise SourceError(
+            f"{path.name}: the archive holds several datasets ({', '.join(chosen)}); "
+            "send one per archive"
+        )
+    entry = chosen[0]
+    driver = DRIVERS[PurePosixPath(entry).suffix.lower()]
+    declared = False
+    if driver == "ESRI Shapefile":
+        stem = entry[: -len(".shp")]
+        present = {n.lower() for n in names}
+        for part in (".dbf", ".shx"):
+            if (stem + part).lower() not in present:
+                raise SourceError(f"{path.name}: {entry} has no {part} beside it in the archive")
+        declared = (stem + ".cpg").lower() in present
+    return f"/vsizip/{path.resolve()}/{entry}", driver, declared
+
+
+def _gdal_reason(exc: Exception) -> str:
+    """GDAL's message without the path noise, short enough to show."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
+
+
+def _finite(value: float) -> bool:
+    return value == value and abs(value) != float("inf")

@@ -1,0 +1,668 @@
+"""Importing a survey or planning file into one layer: validate everything, then write
+everything in one transaction, or nothing.
+
+The file is read in batches (:mod:`gis.sources`); each record is mapped to the layer's
+columns (:mod:`layers.mappings`), its text decoded (:mod:`gis.encoding`), its geometry
+taken to the storage CRS. Rows that convert go to a temporary table by COPY, where the
+checks that need the whole file or the database run as set-based SQL (duplicates,
+unknown codes, overlaps, the service area). Only when no finding is an error are the rows
+upserted by natural key, so importing the same file twice changes nothing. ``dry_run``
+does everything but the upsert's commit.
+
+Findings carry a stable rule code (:data:`RULES`), a severity, the feature's position in
+the file and its key, and where it is, for the report and its GeoJSON of problems.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+import yaml
+from geoalchemy2 import Geometry
+from psycopg import sql
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    and_,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
+from sqlalchemy.exc import IntegrityError
+
+from gis import encoding as vn_encoding
+from gis.crs import WGS84, crs_from_user_input, suggest_crs, transformer
+from gis.errors import GISError
+from gis.sources import Source, open_source, read_batches
+from layers.admin_units import AdminUnit
+from layers.base import STORAGE_SRID
+from layers.land_use import LandUseCode
+from layers.parcels import Parcel
+from layers.service_area import ServiceArea
+
+MAPPINGS = Path(__file__).parent / "mappings"
+SHAPEFILE_NAME_LIMIT = 10
+
+#: rule code -> (severity, what it means)
+RULES: dict[str, tuple[str, str]] = {
+    "FIELD_UNMAPPED": ("error", "a required column has no source field and no constant"),
+    "FIELD_MISSING": ("error", "a required value is empty"),
+    "FIELD_TYPE": ("error", "a value does not convert to the column's type"),
+    "GEOM_MISSING": ("error", "the feature has no geometry"),
+    "GEOM_TYPE": ("error", "the geometry is not a polygon"),
+    "GEOM_INVALID": ("error", "the geometry is invalid (use --fix to repair it)"),
+    "GEOM_FIXED": ("warning", "an invalid geometry was repaired with make_valid"),
+    "KEY_DUPLICATE": ("error", "the same identity appears more than once in the file"),
+    "LANDUSE_UNKNOWN": ("error", "the land-use code is not in the code list"),
+    "UNIT_UNKNOWN": ("error", "the administrative unit code is not a known unit"),
+    "OUTSIDE_AREA": ("error", "the feature lies outside the service area"),
+    "OVERLAP": ("error", "the feature overlaps another beyond the tolerance"),
+    "AREA_MISMATCH": ("warning", "legal area and geometry area differ beyond the tolerance"),
+    "CONSTRAINT": ("error", "a rule of the database refused a row"),
+}
+#: Overlap between parcels tolerated (digitising noise), m².
+OVERLAP_TOLERANCE_M2 = 0.5
+#: Legal vs measured area: a finding beyond this share and this many m².
+AREA_TOLERANCE_SHARE, AREA_TOLERANCE_M2 = 0.05, 2.0
+
+
+class ImportStopped(GISError):
+    """The import cannot start as asked (no CRS, bad mapping); the message says why."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A layer as an import target: its natural key and importable columns."""
+
+    id: str
+    model: Any
+    key: tuple[str, ...]
+    overlap_check: bool = False
+    area_check: str | None = None
+
+    @property
+    def table(self):
+        return self.model.__table__
+
+    @property
+    def columns(self) -> dict[str, Column]:
+        skip = {"id", "geom", "geom_wgs84"}
+        return {c.name: c for c in self.table.columns if c.name not in skip and c.computed is None}
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(
+            name
+            for name, c in self.columns.items()
+            if not c.nullable and c.server_default is None and c.default is None
+        )
+
+
+TARGETS = {
+    "parcels": Target(
+        "parcels",
+        Parcel,
+        ("unit_code", "map_sheet", "parcel_number"),
+        overlap_check=True,
+        area_check="legal_area_m2",
+    ),
+}
+
+
+@dataclass
+class Finding:
+    rule: str
+    fid: int | None
+    message: str
+    key: dict[str, Any] | None = None
+    location: BaseGeometry | None = None
+
+    @property
+    def severity(self) -> str:
+        return RULES[self.rule][0]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "feature": self.fid,
+            "key": self.key,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Report:
+    source: dict[str, Any]
+    layer: str
+    crs: str
+    encoding: str | None
+    mapping: dict[str, str]
+    dry_run: bool
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    written: bool = False
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "layer": self.layer,
+            "crs": self.crs,
+            "encoding": self.encoding,
+            "mapping": self.mapping,
+            "dry_run": self.dry_run,
+            "written": self.written,
+            "counts": {
+                "read": self.read,
+                "inserted": self.inserted,
+                "updated": self.updated,
+                "unchanged": self.unchanged,
+                "errors": len(self.errors),
+                "warnings": len(self.findings) - len(self.errors),
+            },
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+    def problems_geojson(self) -> dict[str, Any]:
+        """The located findings as a GeoJSON FeatureCollection in WGS 84."""
+        to_wgs84 = transformer(STORAGE_SRID, WGS84)
+        features = []
+        for f in self.findings:
+            if f.location is None:
+                continue
+            geom = shapely.transform(f.location, lambda xy: _apply(to_wgs84, xy))
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": shapely.geometry.mapping(geom),
+                    "properties": f.as_dict() | {"key": f.key and str(f.key)},
+                }
+            )
+        return {"type": "FeatureCollection", "features": features}
+
+
+def load_mapping(target: Target, path: Path | None = None) -> tuple[dict, dict]:
+    """Candidates per column (shipped defaults overridden by ``path``) and constants."""
+    shipped = yaml.safe_load((MAPPINGS / f"{target.id}.yaml").read_text()) or {}
+    fields = {k: _as_list(v) for k, v in (shipped.get("fields") or {}).items()}
+    constants = dict(shipped.get("constants") or {})
+    if path is not None:
+        try:
+            user = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ImportStopped(f"mapping {path}: cannot be read ({exc})") from None
+        if not isinstance(user, dict):
+            raise ImportStopped(f"mapping {path}: expected 'fields:' and 'constants:' sections")
+        unknown = set(user.get("fields") or {}) | set(user.get("constants") or {})
+        unknown -= set(target.columns)
+        if unknown:
+            raise ImportStopped(
+                f"mapping {path}: {', '.join(sorted(unknown))} not columns of {target.id}; "
+                f"columns: {', '.join(target.columns)}"
+            )
+        fields.update({k: _as_list(v) for k, v in (user.get("fields") or {}).items()})
+        constants.update(user.get("constants") or {})
+    return fields, constants
+
+
+def resolve_mapping(target: Target, source_fields: Iterable[str], fields: dict) -> dict:
+    """Column -> the source field that feeds it: the first candidate present, in any case,
+    or cut to the 10 characters a Shapefile keeps (SoHieuToBanDo -> SoHieuToBa)."""
+    by_lower = {f.lower(): f for f in source_fields}
+    resolved = {}
+    for column, candidates in fields.items():
+        for candidate in candidates:
+            name = candidate.lower()
+            found = by_lower.get(name) or by_lower.get(name[:SHAPEFILE_NAME_LIMIT])
+            if found:
+                resolved[column] = found
+                break
+    return resolved
+
+
+def run_import(
+    engine: Engine,
+    path: Path,
+    layer: str,
+    *,
+    source_layer: str | None = None,
+    crs: str | None = None,
+    encoding: str | None = None,
+    mapping: Path | None = None,
+    fix: bool = False,
+    dry_run: bool = False,
+    batch_size: int = 50_000,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    """Validate ``path`` for ``layer`` and, when nothing is an error and not ``dry_run``,
+    upsert it in one transaction. Raises :class:`ImportStopped` or
+    :class:`gis.sources.SourceError` when it cannot start or the file cannot be read."""
+    target = TARGETS.get(layer)
+    if target is None:
+        raise ImportStopped(f"unknown layer {layer!r}; importable: {', '.join(TARGETS)}")
+    source = open_source(path, source_layer)
+    source_crs = _source_crs(engine, source, crs)
+    fields, constants = load_mapping(target, mapping)
+    resolved = resolve_mapping(target, source.fields, fields)
+    unmapped = [c for c in target.required if c not in resolved and c not in constants]
+    if unmapped:
+        raise ImportStopped(
+            f"{source.path.name}: no field for {', '.join(unmapped)} "
+            f"(fields in the file: {', '.join(source.fields)}); "
+            "name them in a --mapping file"
+        )
+    report = Report(
+        source={"file": source.path.name, "format": source.driver, "layer": source.layer},
+        layer=target.id,
+        crs=source_crs,
+        encoding=encoding,
+        mapping=resolved,
+        dry_run=dry_run,
+    )
+    present = [c for c in target.columns if c in resolved or c in constants]
+    staging = _staging_table(target, present)
+    with engine.connect() as conn, conn.begin() as transaction:
+        staging.create(conn)
+        to_storage = transformer(source_crs, STORAGE_SRID)
+        # Text GDAL decoded (declared encodings, UTF-8 formats) is used as read; raw
+        # bytes are decoded as told, or as detected from the first batch.
+        decode_as: str | None = encoding if source.legacy_text else None
+        report.encoding = decode_as if source.legacy_text else "declared by the file"
+        for batch in read_batches(source, batch_size):
+            if source.legacy_text and decode_as is None:
+                decode_as = vn_encoding.detect(_text_samples(batch, resolved.values()))
+                report.encoding = f"{decode_as} (detected)"
+            rows = []
+            for record in batch:
+                row = _convert(record, target, resolved, constants, decode_as, to_storage, fix)
+                report.findings.extend(row.pop("_findings"))
+                if row.pop("_ok"):
+                    rows.append(row)
+            _copy(conn, staging, rows)
+            report.read += len(batch)
+            if progress:
+                progress(report.read, source.count)
+        report.findings.extend(_set_checks(conn, target, staging))
+        if not report.errors:
+            try:
+                with conn.begin_nested():
+                    counts = _upsert(conn, target, staging)
+                report.inserted, report.updated, report.unchanged = counts
+            except IntegrityError as exc:
+                diag = getattr(exc.orig, "diag", None)
+                name = getattr(diag, "constraint_name", None) or "a constraint"
+                detail = getattr(diag, "message_primary", None) or "refused"
+                report.findings.append(Finding("CONSTRAINT", None, f"{name}: {detail}"))
+        if dry_run or report.errors:
+            transaction.rollback()
+        else:
+            transaction.commit()
+            report.written = True
+    return report
+
+
+def _source_crs(engine: Engine, source: Source, given: str | None) -> str:
+    if given:
+        crs = crs_from_user_input(given)
+        epsg = crs.to_epsg()
+        return f"EPSG:{epsg}" if epsg else crs.to_wkt()
+    if source.crs:
+        return source.crs
+    area = _service_area_bounds(engine)
+    suggestions = suggest_crs(source.bounds, area) if source.bounds else []
+    hint = (
+        "; the coordinates fit " + ", ".join(f"EPSG:{c}" for c in suggestions)
+        if suggestions
+        else "; the coordinates fit no VN-2000 zone inside the service area"
+    )
+    raise ImportStopped(
+        f"{source.path.name} does not say its coordinate reference system; give it with --crs{hint}"
+    )
+
+
+def _service_area_bounds(engine: Engine) -> tuple[float, float, float, float]:
+    box = func.Box2D(func.ST_Transform(ServiceArea.__table__.c.geom, WGS84))
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))
+        ).one()
+    xmin, ymin, xmax, ymax = row
+    return (xmin, ymin, xmax, ymax)
+
+
+def _text_samples(batch: list[dict], names: Iterable[str]) -> list[bytes]:
+    names = list(names)
+    samples = []
+    for record in batch[:5000]:
+        for name in names:
+            value = record.get(name)
+            if isinstance(value, str) and not value.isascii():
+                samples.append(value.encode("latin-1"))
+    return samples
+
+
+def _convert(
+    record: dict,
+    target: Target,
+    resolved: dict[str, str],
+    constants: dict,
+    decode_as: str | None,
+    to_storage,
+    fix: bool,
+) -> dict:
+    fid = record["fid"]
+    findings: list[Finding] = []
+    row: dict[str, Any] = {"fid": fid}
+    for column_name, column in target.columns.items():
+        if column_name in resolved:
+            value = record.get(resolved[column_name])
+        elif column_name in constants:
+            value = constants[column_name]
+        else:
+            continue
+        if isinstance(value, str):
+            if decode_as:
+                value = vn_encoding.fix(value, decode_as)
+            value = unicodedata.normalize("NFC", value).strip() or None
+        try:
+            row[column_name] = _coerce(value, column)
+        except (TypeError, ValueError):
+            findings.append(
+                Finding(
+                    "FIELD_TYPE",
+                    fid,
+                    f"{column_name} = {value!r} is not a {_type_name(column)}",
+                )
+            )
+            row[column_name] = None
+    key = {k: row.get(k) for k in target.key}
+    for name in target.required:
+        if row.get(name) is None and not any(f.rule == "FIELD_TYPE" for f in findings):
+            findings.append(Finding("FIELD_MISSING", fid, f"{name} is empty", key))
+    for f in findings:
+        f.key = key
+    geometry = record["geometry"]
+    row["geom"] = None
+    if geometry is None or geometry.is_empty:
+        findings.append(Finding("GEOM_MISSING", fid, "no geometry", key))
+    elif geometry.geom_type not in ("Polygon", "MultiPolygon"):
+        kind = geometry.geom_type
+        findings.append(Finding("GEOM_TYPE", fid, f"{kind}, not a polygon", key, geometry))
+    else:
+        geometry = shapely.transform(geometry, lambda xy: _apply(to_storage, xy))
+        if not geometry.is_valid:
+            reason = shapely.is_valid_reason(geometry)
+            where = _reason_point(reason) or geometry.representative_point()
+            if fix:
+                geometry = _polygonal(shapely.make_valid(geometry))
+                findings.append(Finding("GEOM_FIXED", fid, f"repaired: {reason}", key, where))
+            else:
+                findings.append(Finding("GEOM_INVALID", fid, reason, key, where))
+                geometry = None
+        if geometry is not None and not geometry.is_empty:
+            if geometry.geom_type == "Polygon":
+                geometry = shapely.MultiPolygon([geometry])
+            row["geom"] = shapely.to_wkb(
+                shapely.set_srid(geometry, STORAGE_SRID), hex=True, include_srid=True
+            )
+    row["_findings"] = findings
+    row["_ok"] = row["geom"] is not None and not any(f.severity == "error" for f in findings)
+    return row
+
+
+def _coerce(value: Any, column: Column) -> Any:
+    if value is None:
+        return None
+    kind = column.type
+    if isinstance(kind, Integer):
+        number = float(str(value).replace(",", ".")) if not isinstance(value, int) else value
+        if number != int(number):
+            raise ValueError(value)
+        return int(number)
+    if isinstance(kind, Float | Numeric):
+        return float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
+    if isinstance(kind, Date):
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d"):
+            try:
+                return datetime.strptime(str(value), pattern).date()
+            except ValueError:
+                continue
+        raise ValueError(value)
+    if isinstance(kind, String) and kind.length and isinstance(value, int | float):
+        # Codes stored as numbers in .dbf files lose their leading zeros (01273 -> 1273).
+        return str(int(value)).zfill(kind.length)
+    return str(value)
+
+
+def _type_name(column: Column) -> str:
+    kind = column.type
+    if isinstance(kind, Integer):
+        return "whole number"
+    if isinstance(kind, Float | Numeric):
+        return "number"
+    if isinstance(kind, Date):
+        return "date (YYYY-MM-DD or DD/MM/YYYY)"
+    return "text"
+
+
+def _apply(t, xy: np.ndarray) -> np.ndarray:
+    x, y = t.transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([x, y])
+
+
+def _polygonal(geometry: BaseGeometry) -> BaseGeometry:
+    parts = [g for g in shapely.get_parts(geometry) if g.geom_type in ("Polygon", "MultiPolygon")]
+    polys = [p for part in parts for p in shapely.get_parts(part)]
+    return shapely.MultiPolygon(polys) if polys else shapely.MultiPolygon()
+
+
+def _reason_point(reason: str) -> BaseGeometry | None:
+    match = re.search(r"\[([-\d.e+]+) ([-\d.e+]+)\]", reason)
+    return shapely.Point(float(match[1]), float(match[2])) if match else None
+
+
+# --- staging and set-based checks -----------------------------------------------------
+
+STAGING = "import_staging"
+
+
+def _staging_table(target: Target, present: list[str]) -> Table:
+    """The temporary table the rows are copied to; dropped at the end of the transaction."""
+    return Table(
+        STAGING,
+        MetaData(),
+        Column("fid", Integer, primary_key=True),
+        *(Column(name, target.columns[name].type) for name in present),
+        Column("geom", Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False)),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+
+
+def _copy(conn: Connection, staging: Table, rows: list[dict]) -> None:
+    if not rows:
+        return
+    names = [c.name for c in staging.columns]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(staging.name), sql.SQL(", ").join(map(sql.Identifier, names))
+    )
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row.get(name) for name in names])
+
+
+def _key_object(table: Any, key: tuple[str, ...]):
+    return func.json_build_object(*(part for k in key for part in (literal(k), table.c[k])))
+
+
+def _point_on(geom):
+    return func.ST_AsBinary(func.ST_PointOnSurface(geom))
+
+
+def _set_checks(conn: Connection, target: Target, s: Table) -> list[Finding]:
+    findings: list[Finding] = []
+    key = _key_object(s, target.key)
+    duplicates = (
+        select(func.array_agg(aggregate_order_by(s.c.fid, s.c.fid)), key)
+        .group_by(*(s.c[k] for k in target.key))
+        .having(func.count() > 1)
+    )
+    for fids, key_value in conn.execute(duplicates):
+        for fid in fids:
+            others = [f for f in fids if f != fid]
+            message = f"same identity as feature(s) {others}"
+            findings.append(Finding("KEY_DUPLICATE", fid, message, key_value))
+    if "land_use_code" in s.c:
+        codes = LandUseCode.__table__
+        unknown = (
+            select(s.c.fid, s.c.land_use_code, key, _point_on(s.c.geom))
+            .outerjoin(codes, codes.c.code == s.c.land_use_code)
+            .where(s.c.land_use_code.is_not(None), codes.c.code.is_(None))
+        )
+        for fid, code, key_value, where in conn.execute(unknown):
+            message = f"land-use code {code!r} is not in the code list"
+            findings.append(Finding("LANDUSE_UNKNOWN", fid, message, key_value, _point(where)))
+    if "unit_code" in s.c:
+        units = AdminUnit.__table__
+        unknown = select(s.c.fid, s.c.unit_code, key, _point_on(s.c.geom)).where(
+            s.c.unit_code.is_not(None),
+            ~exists().where(units.c.code == s.c.unit_code),
+        )
+        for fid, code, key_value, where in conn.execute(unknown):
+            message = f"unit code {code!r} is not an administrative unit"
+            findings.append(Finding("UNIT_UNKNOWN", fid, message, key_value, _point(where)))
+    area = ServiceArea.__table__
+    outside = select(s.c.fid, key, _point_on(s.c.geom)).where(
+        ~func.ST_CoveredBy(s.c.geom, select(area.c.geom).scalar_subquery())
+    )
+    for fid, key_value, where in conn.execute(outside):
+        message = "outside the service area"
+        findings.append(Finding("OUTSIDE_AREA", fid, message, key_value, _point(where)))
+    if target.overlap_check:
+        findings.extend(_overlaps(conn, target, s))
+    if target.area_check:
+        legal = s.c[target.area_check]
+        measured = func.ST_Area(s.c.geom)
+        mismatched = select(s.c.fid, key, legal, measured, _point_on(s.c.geom)).where(
+            legal.is_not(None),
+            func.abs(measured - legal)
+            > func.greatest(AREA_TOLERANCE_M2, AREA_TOLERANCE_SHARE * legal),
+        )
+        for fid, key_value, legal_m2, geom_m2, where in conn.execute(mismatched):
+            message = f"legal area {float(legal_m2):.1f} m², geometry {geom_m2:.1f} m²"
+            findings.append(Finding("AREA_MISMATCH", fid, message, key_value, _point(where)))
+    return findings
+
+
+def _overlaps(conn: Connection, target: Target, s: Table) -> list[Finding]:
+    findings = []
+    a, b = s.alias("a"), s.alias("b")
+    shared = func.ST_Intersection(a.c.geom, b.c.geom)
+    within_file = (
+        select(
+            a.c.fid, b.c.fid, _key_object(a, target.key), func.ST_Area(shared), _point_on(shared)
+        )
+        .join(b, and_(a.c.fid < b.c.fid, a.c.geom.op("&&")(b.c.geom)))
+        .where(func.ST_Intersects(a.c.geom, b.c.geom), func.ST_Area(shared) > OVERLAP_TOLERANCE_M2)
+    )
+    for fid, other, key_value, m2, where in conn.execute(within_file):
+        message = f"overlaps feature {other} of the file by {m2:.1f} m²"
+        findings.append(Finding("OVERLAP", fid, message, key_value, _point(where)))
+    t = target.table
+    replaced = s.alias("r")
+    shared = func.ST_Intersection(s.c.geom, t.c.geom)
+    with_stored = (
+        select(
+            s.c.fid,
+            _key_object(s, target.key),
+            _key_object(t, target.key),
+            func.ST_Area(shared),
+            _point_on(shared),
+        )
+        .join(t, s.c.geom.op("&&")(t.c.geom))
+        .where(
+            func.ST_Intersects(s.c.geom, t.c.geom),
+            # a stored row the file replaces does not count
+            ~exists().where(and_(*(replaced.c[k] == t.c[k] for k in target.key))),
+            func.ST_Area(shared) > OVERLAP_TOLERANCE_M2,
+        )
+    )
+    for fid, key_value, other, m2, where in conn.execute(with_stored):
+        message = f"overlaps stored {t.name} {other} by {m2:.1f} m²"
+        findings.append(Finding("OVERLAP", fid, message, key_value, _point(where)))
+    return findings
+
+
+def _upsert(conn: Connection, target: Target, s: Table) -> tuple[int, int, int]:
+    """Insert new keys, update changed rows, leave identical rows alone; the counts."""
+    table = target.table
+    names = [c.name for c in s.columns if c.name != "fid"]
+    updates = [n for n in names if n not in target.key]
+    values = [_with_default(target.columns.get(n), s.c[n]) for n in names]
+    rows = insert(table).from_select(names, select(*values).order_by(s.c.fid))
+    statement = rows.on_conflict_do_update(
+        index_elements=list(target.key),
+        set_={n: rows.excluded[n] for n in updates},
+        where=tuple_(*(table.c[n] for n in updates)).is_distinct_from(
+            tuple_(*(rows.excluded[n] for n in updates))
+        ),
+    ).returning(literal_column("xmax") == literal_column("'0'::xid"))
+    total = conn.execute(select(func.count()).select_from(s)).scalar_one()
+    flags = conn.execute(statement).scalars().all()
+    inserted = sum(flags)
+    updated = len(flags) - inserted
+    return inserted, updated, total - inserted - updated
+
+
+def _with_default(column: Column | None, value: Any) -> Any:
+    """An empty value of a column with a server default takes the default."""
+    if column is None or column.server_default is None:
+        return value
+    default = getattr(column.server_default, "arg", None)
+    if default is None:
+        return value
+    return func.coalesce(value, default if hasattr(default, "text") else literal(default))
+
+
+def _point(wkb: bytes | memoryview) -> BaseGeometry:
+    return shapely.from_wkb(bytes(wkb))
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]

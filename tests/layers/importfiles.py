@@ -1,0 +1,69 @@
+"""Survey files for the import tests, written with GDAL as surveyors' software would.
+
+Parcels are 20 m × 25 m lots in EPSG:9210 north-east of the reference point, with the
+field names of the cadastral database standard and Vietnamese addresses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+
+from gis.crs import REFERENCE_POINT_VN2000
+
+ADDRESSES = ["Đề Thám", "Hợp Giang", "Sông Bằng", "Phường Sông Hiến", "Nà Cạn", "Đất ở tại đô thị"]
+VNI = {
+    "Đề Thám": "Ñeà Thaùm",
+    "Hợp Giang": "Hôïp Giang",
+    "Sông Bằng": "Soâng Baèng",
+    "Phường Sông Hiến": "Phöôøng Soâng Hieán",
+    "Nà Cạn": "Naø Caïn",
+    "Đất ở tại đô thị": "Ñaát ôû taïi ñoâ thò",
+}
+#: Far enough from the demo's parcels (none in the import tests' database anyway).
+ORIGIN = (REFERENCE_POINT_VN2000[0] + 3000, REFERENCE_POINT_VN2000[1] + 3000)
+
+
+def lot(i: int, *, dx: float = 0.0) -> shapely.Polygon:
+    x0, y0 = ORIGIN[0] + (i % 3) * 20 + dx, ORIGIN[1] + (i // 3) * 25
+    return shapely.box(x0, y0, x0 + 20, y0 + 25)
+
+
+def parcels(count: int = 6) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "MaXa": ["01273"] * count,
+            "SoHieuToBanDo": [90] * count,
+            "SoThuTuThua": list(range(1, count + 1)),
+            "DienTich": [500.0] * count,
+            "KyHieuMucDichSuDung": ["ODT"] * count,
+            "DiaChi": [ADDRESSES[i % len(ADDRESSES)] for i in range(count)],
+        },
+        geometry=[lot(i) for i in range(count)],
+        crs="EPSG:9210",
+    )
+
+
+def write_shapefile(frame: gpd.GeoDataFrame, path: Path, encoding: str = "utf-8") -> Path:
+    """A Shapefile whose .dbf text is in ``encoding`` (utf-8, cp1258, tcvn3 or vni)."""
+    frame = frame.copy()
+    if encoding != "utf-8":
+        frame["DiaChi"] = [legacy(text, encoding).decode("latin-1") for text in frame["DiaChi"]]
+        frame.to_file(path, driver="ESRI Shapefile", encoding="ISO-8859-1")
+        path.with_suffix(".cpg").unlink(missing_ok=True)  # legacy files carry none
+    else:
+        frame.to_file(path, driver="ESRI Shapefile", encoding="utf-8")
+    return path
+
+
+def legacy(text: str, encoding: str) -> bytes:
+    """``text`` in a legacy encoding, made by iconv (TCVN3, cp1258) or as VNI users type."""
+    import subprocess
+
+    if encoding == "vni":
+        return VNI[text].encode("cp1252")
+    charset = {"tcvn3": "TCVN5712-1", "cp1258": "CP1258"}[encoding]
+    command = ["iconv", "-f", "UTF-8", "-t", charset]
+    return subprocess.run(command, input=text.encode(), capture_output=True, check=True).stdout

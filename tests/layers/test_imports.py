@@ -1,0 +1,297 @@
+"""Importing survey files into parcels: decoding, mapping, validation, one transaction.
+
+Runs against a database of its own (migrated, one administrative unit), so imports can
+commit; each test starts with no parcels.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+import shapely
+from sqlalchemy import Engine, func, select
+
+from gis.crs import VN2000_CAO_BANG, WGS84, transformer
+from gis.sources import SourceError
+from layers.imports import ImportStopped, run_import
+from layers.parcels import Parcel
+from tests.layers.importfiles import ADDRESSES, ORIGIN, lot, parcels, write_shapefile
+
+PARCELS = Parcel.__table__
+
+
+def snapshot(engine: Engine) -> list[tuple]:
+    """Every stored parcel with its geometry, to compare before and after."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                PARCELS.c.id,
+                PARCELS.c.parcel_number,
+                PARCELS.c.address,
+                func.ST_AsEWKB(PARCELS.c.geom),
+            ).order_by(PARCELS.c.id)
+        ).all()
+    return [(r[0], r[1], r[2], bytes(r[3])) for r in rows]
+
+
+def rules(report) -> set[str]:
+    return {f.rule for f in report.findings}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1258", "tcvn3", "vni"])
+def test_a_shapefile_in_each_encoding_imports_as_unicode(db, tmp_path, encoding):
+    path = write_shapefile(parcels(), tmp_path / "thua.shp", encoding)
+    report = run_import(db, path, "parcels")
+    assert report.written and report.inserted == 6 and not report.errors
+    if encoding != "utf-8":
+        assert report.encoding == f"{encoding} (detected)"
+    with db.connect() as conn:
+        stored = conn.execute(
+            select(PARCELS.c.parcel_number, PARCELS.c.address, PARCELS.c.unit_code).order_by(
+                PARCELS.c.parcel_number
+            )
+        ).all()
+    assert [r.address for r in stored] == ADDRESSES
+    assert {r.unit_code for r in stored} == {"01273"}
+
+
+def test_the_encoding_can_be_given(db, tmp_path):
+    path = write_shapefile(parcels(), tmp_path / "thua.shp", "vni")
+    report = run_import(db, path, "parcels", encoding="vni")
+    assert report.encoding == "vni"
+    with db.connect() as conn:
+        assert (
+            conn.execute(select(PARCELS.c.address).where(PARCELS.c.parcel_number == 1)).scalar_one()
+            == "Đề Thám"
+        )
+
+
+def test_truncated_shapefile_field_names_are_mapped(db, tmp_path):
+    path = write_shapefile(parcels(), tmp_path / "thua.shp")
+    report = run_import(db, path, "parcels", dry_run=True)
+    assert report.mapping["map_sheet"] == "SoHieuToBa"  # SoHieuToBanDo cut to 10
+    assert report.mapping["land_use_code"] == "KyHieuMucD"
+
+
+def test_reimporting_the_same_file_changes_nothing(db, tmp_path):
+    path = write_shapefile(parcels(), tmp_path / "thua.shp", "tcvn3")
+    run_import(db, path, "parcels")
+    before = snapshot(db)
+    again = run_import(db, path, "parcels")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 6)
+    assert snapshot(db) == before
+
+
+def test_a_changed_file_updates_by_natural_key(db, tmp_path):
+    run_import(db, write_shapefile(parcels(), tmp_path / "a.shp"), "parcels")
+    ids = {r[1]: r[0] for r in snapshot(db)}
+    changed = parcels()
+    changed.loc[0, "DiaChi"] = "Sông Hiến"
+    report = run_import(db, write_shapefile(changed, tmp_path / "b.shp"), "parcels")
+    assert (report.inserted, report.updated, report.unchanged) == (0, 1, 5)
+    after = {r[1]: r for r in snapshot(db)}
+    assert after[1][2] == "Sông Hiến" and after[1][0] == ids[1]  # same row, updated
+
+
+def test_dry_run_writes_nothing(db, tmp_path):
+    report = run_import(db, write_shapefile(parcels(), tmp_path / "t.shp"), "parcels", dry_run=True)
+    assert report.inserted == 6 and not report.written
+    assert snapshot(db) == []
+
+
+def test_any_error_leaves_the_database_exactly_as_it_was(db, tmp_path):
+    run_import(db, write_shapefile(parcels(), tmp_path / "a.shp"), "parcels")
+    before = snapshot(db)
+    bad = parcels(8)
+    bad.loc[7, "KyHieuMucDichSuDung"] = "XYZ"  # one bad row among new and changed ones
+    bad.loc[0, "DiaChi"] = "changed"
+    report = run_import(db, write_shapefile(bad, tmp_path / "b.shp"), "parcels")
+    assert not report.written and rules(report) == {"LANDUSE_UNKNOWN"}
+    assert report.errors[0].fid == 7 and report.errors[0].key["parcel_number"] == 8
+    assert snapshot(db) == before
+
+
+def test_invalid_geometry_is_reported_with_its_reason_and_location(db, tmp_path):
+    frame = parcels(3)
+    x0, y0 = ORIGIN
+    bowtie = shapely.Polygon([(x0, y0), (x0 + 20, y0 + 25), (x0 + 20, y0), (x0, y0 + 25)])
+    frame.loc[0, "geometry"] = bowtie
+    report = run_import(db, write_shapefile(frame, tmp_path / "t.shp"), "parcels")
+    (finding,) = report.findings
+    assert finding.rule == "GEOM_INVALID" and "Self-intersection" in finding.message
+    assert finding.location.distance(shapely.Point(x0 + 10, y0 + 12.5)) < 0.01
+    assert not report.written and snapshot(db) == []
+    feature = report.problems_geojson()["features"][0]
+    lon, lat = feature["geometry"]["coordinates"]
+    assert 106 < lon < 107 and 22 < lat < 23
+
+
+def test_fix_repairs_invalid_geometry_and_says_so(db, tmp_path):
+    frame = parcels(1)
+    x0, y0 = ORIGIN
+    frame.loc[0, "geometry"] = shapely.Polygon(
+        [(x0, y0), (x0 + 20, y0 + 25), (x0 + 20, y0), (x0, y0 + 25)]
+    )
+    frame.loc[0, "DienTich"] = 250.0
+    report = run_import(db, write_shapefile(frame, tmp_path / "t.shp"), "parcels", fix=True)
+    assert rules(report) == {"GEOM_FIXED"} and report.written
+    with db.connect() as conn:
+        assert conn.execute(select(func.ST_IsValid(PARCELS.c.geom))).scalar_one()
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        (lambda f: f.__setitem__("SoThuTuThua", [1, 1, 3]), "KEY_DUPLICATE"),
+        (lambda f: f.__setitem__("geometry", [lot(0), lot(0, dx=5), lot(2)]), "OVERLAP"),
+        (lambda f: f.__setitem__("MaXa", ["01273", "09999", "01273"]), "UNIT_UNKNOWN"),
+        (lambda f: f.__setitem__("SoThuTuThua", [1, None, 3]), "FIELD_MISSING"),
+        (lambda f: f.__setitem__("SoHieuToBanDo", ["90", "chín", "90"]), "FIELD_TYPE"),
+    ],
+)
+def test_each_rule_finds_its_problem(db, tmp_path, change, rule):
+    frame = parcels(3)
+    change(frame)
+    report = run_import(db, write_shapefile(frame, tmp_path / "t.shp"), "parcels")
+    assert rule in rules(report)
+    assert not report.written
+
+
+def test_overlap_with_a_stored_parcel_is_found(db, tmp_path):
+    run_import(db, write_shapefile(parcels(1), tmp_path / "a.shp"), "parcels")
+    other = parcels(1)
+    other["SoThuTuThua"] = [2]
+    other["geometry"] = [lot(0, dx=10)]
+    report = run_import(db, write_shapefile(other, tmp_path / "b.shp"), "parcels")
+    (finding,) = report.errors
+    assert finding.rule == "OVERLAP" and "stored parcels" in finding.message
+    assert "250.0 m²" in finding.message  # shifted 10 m: half of the 20 m × 25 m lot
+
+
+def test_features_outside_the_service_area_are_refused(db, tmp_path):
+    frame = parcels(1)
+    frame["geometry"] = [shapely.affinity.translate(lot(0), yoff=-500_000)]
+    report = run_import(db, write_shapefile(frame, tmp_path / "t.shp"), "parcels")
+    assert "OUTSIDE_AREA" in rules(report)
+
+
+def test_area_mismatch_is_a_warning_only(db, tmp_path):
+    frame = parcels(2)
+    frame["DienTich"] = [500.0, 600.0]
+    report = run_import(db, write_shapefile(frame, tmp_path / "t.shp"), "parcels")
+    assert rules(report) == {"AREA_MISMATCH"} and report.written
+    assert report.findings[0].fid == 1
+
+
+def test_a_file_without_crs_stops_and_suggests_the_zone(db, tmp_path):
+    path = write_shapefile(parcels(), tmp_path / "t.shp")
+    path.with_suffix(".prj").unlink()
+    with pytest.raises(ImportStopped, match=r"--crs.*EPSG:9210"):
+        run_import(db, path, "parcels")
+    report = run_import(db, path, "parcels", crs="EPSG:9210")
+    assert report.written and report.crs == "EPSG:9210"
+
+
+def test_wgs84_geojson_lands_where_pyproj_puts_it(db, tmp_path):
+    frame = parcels(1).to_crs(WGS84)
+    path = tmp_path / "t.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    run_import(db, path, "parcels")
+    with db.connect() as conn:
+        stored = shapely.from_wkb(
+            bytes(conn.execute(select(func.ST_AsBinary(PARCELS.c.geom))).scalar_one())
+        )
+    lon, lat = frame.geometry[0].exterior.coords[0]
+    expected = transformer(WGS84, VN2000_CAO_BANG).transform(lon, lat)
+    nearest = min(
+        stored.geoms[0].exterior.coords,
+        key=lambda c: shapely.Point(c).distance(shapely.Point(expected)),
+    )
+    assert shapely.Point(nearest).distance(shapely.Point(expected)) < 0.01
+
+
+def test_zipped_shapefile_and_geopackage_layers(db, tmp_path):
+    shp = write_shapefile(parcels(), tmp_path / "thua.shp", "tcvn3")
+    archive = tmp_path / "thua.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for part in shp.parent.glob("thua.*"):
+            z.write(part, f"so_lieu/{part.name}")
+    assert run_import(db, archive, "parcels", dry_run=True).inserted == 6
+    gpkg = tmp_path / "du_lieu.gpkg"
+    parcels().to_file(gpkg, layer="thua_dat", driver="GPKG")
+    parcels(2).to_file(gpkg, layer="khac", driver="GPKG")
+    with pytest.raises(SourceError, match=r"several layers.*thua_dat"):
+        run_import(db, gpkg, "parcels")
+    assert run_import(db, gpkg, "parcels", source_layer="thua_dat", dry_run=True).inserted == 6
+
+
+def _file(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _zip_with(tmp_path: Path, name: str, payload: bytes = b"x") -> Path:
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(name, payload)
+    return archive
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: _file(d / "empty.shp", b""), "empty"),
+        (lambda d: _file(d / "z.zip", b""), "empty"),
+        (lambda d: _file(d / "c.zip", b"PK\x03\x04garbage"), "not a readable zip"),
+        (lambda d: _zip_with(d, "../../etc/evil.shp"), "outside the archive"),
+        (lambda d: _zip_with(d, "notes.txt"), "no file of a known format"),
+        (lambda d: _file(d / "x.dwg", b"AC1032"), "unknown format"),
+        (lambda d: d / "missing.shp", "no such file"),
+    ],
+)
+def test_bad_files_get_a_clear_message(db, tmp_path, make, message):
+    with pytest.raises(SourceError, match=message):
+        run_import(db, make(tmp_path), "parcels")
+
+
+def test_a_shapefile_without_its_dbf_is_refused(db, tmp_path):
+    path = write_shapefile(parcels(), tmp_path / "t.shp")
+    path.with_suffix(".dbf").unlink()
+    with pytest.raises(SourceError, match=r"\.dbf"):
+        run_import(db, path, "parcels")
+
+
+def test_a_truncated_shapefile_is_refused_and_nothing_is_written(db, tmp_path):
+    path = write_shapefile(parcels(50), tmp_path / "t.shp")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SourceError, match="truncated"):
+        run_import(db, path, "parcels")
+    assert snapshot(db) == []
+
+
+def test_wrong_layer_name_lists_the_layers(db, tmp_path):
+    gpkg = tmp_path / "d.gpkg"
+    parcels().to_file(gpkg, layer="thua_dat", driver="GPKG")
+    with pytest.raises(SourceError, match=r"no layer .parcels.*thua_dat"):
+        run_import(db, gpkg, "parcels", source_layer="parcels")
+
+
+def test_a_mapping_file_names_unusual_fields(db, tmp_path):
+    frame = parcels().rename(columns={"SoThuTuThua": "STT", "DiaChi": "DC"})
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(
+        "fields:\n  parcel_number: STT\n  address: DC\nconstants:\n  source: Đo đạc 2024\n"
+    )
+    report = run_import(db, write_shapefile(frame, tmp_path / "t.shp"), "parcels", mapping=mapping)
+    assert report.written
+    with db.connect() as conn:
+        assert set(conn.execute(select(PARCELS.c.source)).scalars()) == {"Đo đạc 2024"}
+    with pytest.raises(ImportStopped, match="no field for parcel_number"):
+        run_import(db, write_shapefile(frame, tmp_path / "u.shp"), "parcels")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("fields:\n  nonsense: X\n")
+    with pytest.raises(ImportStopped, match="nonsense"):
+        run_import(db, write_shapefile(frame, tmp_path / "v.shp"), "parcels", mapping=bad)
