@@ -37,6 +37,11 @@ DRIVERS = {
 }
 #: Drivers whose text may be in a legacy encoding.
 LEGACY_TEXT = {"ESRI Shapefile", "CSV", "DXF"}
+#: Drivers whose files are drawings: entities that are not closed shapes are left out.
+DRAWINGS = {"DXF"}
+#: GDAL settings for drawings: closed polylines are polygons (hatches already are), and
+#: text arrives byte for byte like a legacy .dbf's, whatever $DWGCODEPAGE claims.
+GDAL_CONFIG = {"DXF_CLOSED_LINE_AS_POLYGON": "TRUE", "DXF_ENCODING": "ISO-8859-1"}
 #: Columns a CSV's geometry may be in, as WKT.
 CSV_GEOMETRY_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "WKT")
 
@@ -63,6 +68,10 @@ class Source:
     declared_encoding: bool = False
 
     @property
+    def drawing(self) -> bool:
+        return self.driver in DRAWINGS
+
+    @property
     def legacy_text(self) -> bool:
         """Whether the text arrives as raw bytes (latin-1 view) for us to decode."""
         return self.driver in LEGACY_TEXT and not self.declared_encoding
@@ -70,6 +79,7 @@ class Source:
 
 def open_source(path: Path, layer: str | None = None) -> Source:
     """Inspect ``path`` (and choose ``layer`` in multi-layer files) without reading it all."""
+    pyogrio.set_gdal_config_options(GDAL_CONFIG)
     path = Path(path)
     if not path.exists():
         raise SourceError(f"{path}: no such file")
@@ -104,6 +114,10 @@ def open_source(path: Path, layer: str | None = None) -> Source:
         info = pyogrio.read_info(gdal_path, layer=layer, **_open_options(driver))
     except (DataSourceError, DataLayerError, OSError) as exc:
         raise SourceError(f"{path.name}: cannot be read ({_gdal_reason(exc)})") from None
+    if info.get("crs") is None and info.get("total_bounds") is None:
+        # Only to suggest a CRS: some drivers (CSV) scan the whole file for this.
+        options = _open_options(driver)
+        info = pyogrio.read_info(gdal_path, layer=layer, force_total_bounds=True, **options)
     bounds = info.get("total_bounds")
     return Source(
         path=path,
@@ -171,7 +185,8 @@ def _legacy_pages(source: Source, batch_size: int) -> Iterator[tuple[dict, list]
         meta, _fids, wkb, field_data = read(
             source.gdal_path,
             layer=source.layer,
-            encoding="ISO-8859-1",  # GDAL recodes this one itself, byte for byte
+            # ISO-8859-1 is recoded by GDAL itself, byte for byte (DXF: by GDAL_CONFIG)
+            encoding=None if source.drawing else "ISO-8859-1",
             skip_features=skip,
             max_features=batch_size,
             **_open_options(source.driver),

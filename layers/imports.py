@@ -71,6 +71,7 @@ RULES: dict[str, tuple[str, str]] = {
     "FIELD_TYPE": ("error", "a value does not convert to the column's type"),
     "GEOM_MISSING": ("error", "the feature has no geometry"),
     "GEOM_TYPE": ("error", "the geometry is not a polygon"),
+    "GEOM_SKIPPED": ("warning", "a drawing entity that is not a closed shape was left out"),
     "GEOM_INVALID": ("error", "the geometry is invalid (use --fix to repair it)"),
     "GEOM_FIXED": ("warning", "an invalid geometry was repaired with make_valid"),
     "KEY_DUPLICATE": ("error", "the same identity appears more than once in the file"),
@@ -302,7 +303,9 @@ def run_import(
                 report.encoding = f"{decode_as} (detected)"
             rows = []
             for record in batch:
-                row = _convert(record, target, resolved, constants, decode_as, to_storage, fix)
+                row = _convert(
+                    record, target, resolved, constants, decode_as, to_storage, fix, source.drawing
+                )
                 report.findings.extend(row.pop("_findings"))
                 if row.pop("_ok"):
                     rows.append(row)
@@ -377,8 +380,19 @@ def _convert(
     decode_as: str | None,
     to_storage,
     fix: bool,
+    drawing: bool = False,
 ) -> dict:
     fid = record["fid"]
+    geometry = record["geometry"]
+    if drawing and geometry is not None and geometry.geom_type == "LineString":
+        if geometry.is_closed and len(geometry.coords) >= 4:
+            # A polyline drawn back to its start without the "closed" flag
+            geometry = shapely.Polygon(geometry.coords)
+    if drawing and (geometry is None or geometry.geom_type not in ("Polygon", "MultiPolygon")):
+        # Texts, open lines, blocks of a drawing: not features of the layer.
+        kind = geometry.geom_type if geometry is not None else "no geometry"
+        skipped = Finding("GEOM_SKIPPED", fid, f"{kind}, not a closed shape")
+        return {"fid": fid, "geom": None, "_findings": [skipped], "_ok": False}
     findings: list[Finding] = []
     row: dict[str, Any] = {"fid": fid}
     for column_name, column in target.columns.items():
@@ -409,7 +423,6 @@ def _convert(
             findings.append(Finding("FIELD_MISSING", fid, f"{name} is empty", key))
     for f in findings:
         f.key = key
-    geometry = record["geometry"]
     row["geom"] = None
     if geometry is None or geometry.is_empty:
         findings.append(Finding("GEOM_MISSING", fid, "no geometry", key))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 import shapely
 from sqlalchemy import Engine, func, select
@@ -17,7 +18,7 @@ from gis.crs import VN2000_CAO_BANG, WGS84, transformer
 from gis.sources import SourceError
 from layers.imports import ImportStopped, run_import
 from layers.parcels import Parcel
-from tests.layers.importfiles import ADDRESSES, ORIGIN, lot, parcels, write_shapefile
+from tests.layers.importfiles import ADDRESSES, ORIGIN, legacy, lot, parcels, write_shapefile
 
 PARCELS = Parcel.__table__
 
@@ -295,3 +296,64 @@ def test_a_mapping_file_names_unusual_fields(db, tmp_path):
     bad.write_text("fields:\n  nonsense: X\n")
     with pytest.raises(ImportStopped, match="nonsense"):
         run_import(db, write_shapefile(frame, tmp_path / "v.shp"), "parcels", mapping=bad)
+
+
+def test_kml_from_google_earth_imports(db, tmp_path):
+    path = tmp_path / "thua.kml"
+    parcels().to_crs(WGS84).to_file(path, driver="LIBKML")
+    report = run_import(db, path, "parcels")
+    assert report.written and report.inserted == 6 and report.crs == "EPSG:4326"
+
+
+def test_csv_with_a_wkt_column_needs_a_crs_and_imports(db, tmp_path):
+    frame = parcels()
+    table = frame.drop(columns="geometry").assign(WKT=[g.wkt for g in frame.geometry])
+    path = tmp_path / "thua.csv"
+    table.to_csv(path, index=False, encoding="utf-8")
+    with pytest.raises(ImportStopped, match="EPSG:9210"):
+        run_import(db, path, "parcels")
+    report = run_import(db, path, "parcels", crs="EPSG:9210")
+    assert report.written and report.inserted == 6
+    with db.connect() as conn:
+        assert (
+            conn.execute(select(PARCELS.c.address).where(PARCELS.c.parcel_number == 2)).scalar_one()
+            == "Hợp Giang"
+        )
+
+
+def test_a_tcvn3_csv_is_decoded(db, tmp_path):
+    frame = parcels()
+    table = frame.drop(columns="geometry").assign(WKT=[g.wkt for g in frame.geometry])
+    path = tmp_path / "thua.csv"
+    text = table.to_csv(index=False)
+    body = b"".join(
+        legacy(line, "tcvn3") if not line.isascii() else line.encode()
+        for line in text.splitlines(keepends=True)
+    )
+    path.write_bytes(body)
+    report = run_import(db, path, "parcels", crs="EPSG:9210")
+    assert report.encoding == "tcvn3 (detected)" and report.written
+
+
+def test_dxf_closed_shapes_become_parcels_and_other_entities_are_left_out(db, tmp_path):
+    frame = parcels(3)
+    shapes = gpd.GeoDataFrame(
+        {"Layer": ["ODT", "ODT", "ODT", "GHI_CHU"]},
+        geometry=[
+            frame.geometry[0],  # written as a hatch
+            shapely.LineString(frame.geometry[1].exterior.coords),  # a closed polyline
+            frame.geometry[2],
+            shapely.LineString([(ORIGIN[0], ORIGIN[1]), (ORIGIN[0] + 5, ORIGIN[1] + 5)]),
+        ],
+        crs="EPSG:9210",
+    )
+    path = tmp_path / "ban_ve.dxf"
+    shapes.to_file(path, driver="DXF")
+    mapping = tmp_path / "cad.yaml"
+    mapping.write_text(
+        "fields:\n  land_use_code: Layer\n  parcel_number: EntityHandle\n"
+        "constants:\n  unit_code: '01273'\n  map_sheet: 7\n  legal_area_m2: 500\n"
+    )
+    report = run_import(db, path, "parcels", crs="EPSG:9210", mapping=mapping, dry_run=True)
+    assert rules(report) == {"GEOM_SKIPPED"}
+    assert report.inserted == 3
