@@ -15,6 +15,7 @@ the file and its key, and where it is, for the report and its GeoJSON of problem
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -210,10 +211,21 @@ class Report:
         return {"type": "FeatureCollection", "features": features}
 
 
-def load_mapping(target: Target, path: Path | None = None) -> tuple[dict, dict]:
-    """Candidates per column (shipped defaults overridden by ``path``) and constants."""
+def load_mapping(
+    target: Target, path: Path | None = None, exported: dict[str, str] | None = None
+) -> tuple[dict, dict]:
+    """Candidates per column and constants: the names an export wrote (``exported``)
+    first, then the shipped names, the column's own name last; ``path`` overrides."""
     shipped = yaml.safe_load((MAPPINGS / f"{target.id}.yaml").read_text()) or {}
-    fields = {k: _as_list(v) for k, v in (shipped.get("fields") or {}).items()}
+    names = {k: _as_list(v) for k, v in (shipped.get("fields") or {}).items()}
+    fields = {
+        column: [
+            *([exported[column]] if exported and column in exported else []),
+            *names.get(column, []),
+            column,
+        ]
+        for column in target.columns
+    }
     constants = dict(shipped.get("constants") or {})
     if path is not None:
         try:
@@ -232,6 +244,15 @@ def load_mapping(target: Target, path: Path | None = None) -> tuple[dict, dict]:
         fields.update({k: _as_list(v) for k, v in (user.get("fields") or {}).items()})
         constants.update(user.get("constants") or {})
     return fields, constants
+
+
+def _exported_names(path: Path) -> dict[str, str] | None:
+    """The column -> field pairs an export wrote beside a Shapefile (layers.exports)."""
+    sidecar = path.with_name(path.stem + ".fields.csv")
+    if path.suffix.lower() != ".shp" or not sidecar.exists():
+        return None
+    with sidecar.open(encoding="utf-8") as f:
+        return {row["column"]: row["shapefile_field"] for row in csv.DictReader(f)}
 
 
 def resolve_mapping(target: Target, source_fields: Iterable[str], fields: dict) -> dict:
@@ -271,7 +292,7 @@ def run_import(
         raise ImportStopped(f"unknown layer {layer!r}; importable: {', '.join(TARGETS)}")
     source = open_source(path, source_layer)
     source_crs = _source_crs(engine, source, crs)
-    fields, constants = load_mapping(target, mapping)
+    fields, constants = load_mapping(target, mapping, _exported_names(source.path))
     resolved = resolve_mapping(target, source.fields, fields)
     unmapped = [c for c in target.required if c not in resolved and c not in constants]
     if unmapped:

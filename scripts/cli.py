@@ -266,6 +266,40 @@ def import_file(
     typer.echo("Dry run: nothing was written." if dry_run else "Imported.")
 
 
+@app.command("export")
+def export(
+    layer: Annotated[str, typer.Option(help="Public layer, e.g. parcels")],
+    format: Annotated[str, typer.Option(help="gpkg, shp, geojson, csv or dxf")] = "gpkg",
+    out: Annotated[Path | None, typer.Option(help="File to write (default: LAYER.FORMAT)")] = None,
+    crs: Annotated[str, typer.Option(help="Output CRS, e.g. EPSG:4326")] = "EPSG:9210",
+    bbox: Annotated[
+        str | None, typer.Option(help="Only features in minlon,minlat,maxlon,maxlat")
+    ] = None,
+) -> None:
+    """Export a layer's public features and fields (what the public API shows)."""
+    from gis.errors import GISError
+    from layers import exports
+    from layers.registry import UnknownLayerError, default_registry
+
+    try:
+        target = default_registry()[layer]
+        area = exports.bbox_from_text(bbox) if bbox else None
+        if format not in exports.FORMATS:
+            raise exports.ExportError(
+                f"unknown format {format!r}; use {', '.join(exports.FORMATS)}"
+            )
+        engine = create_engine(_db_settings().sqlalchemy_url())
+        with engine.connect() as conn:
+            frame = exports.public_frame(conn, target, crs=crs, bbox=area)
+        engine.dispose()
+        written = exports.write(frame, target, out or Path(f"{layer}.{format}"), format)
+    except UnknownLayerError:
+        _fail(f"no public layer {layer!r}; layers: {', '.join(default_registry())}")
+    except (exports.ExportError, GISError, OSError) as exc:
+        _fail(str(exc))
+    typer.echo(f"{len(frame)} {layer} -> {', '.join(str(p) for p in written)}")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default LANDPLAN_HOST)")] = None,

@@ -34,6 +34,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         ("demo-data",),
         ("serve",),
         ("import",),
+        ("export",),
     ],
 )
 def test_help(command):

@@ -87,3 +87,37 @@ def test_dry_run_exits_0_and_writes_nothing(db, import_database_url, tmp_path):
     )
     assert result.returncode == 0 and "Dry run" in result.stdout
     assert count(db) == 0
+
+
+def test_export_writes_the_public_layer(db, import_database_url, tmp_path):
+    run(
+        "import",
+        str(write_shapefile(parcels(), tmp_path / "t.shp")),
+        "--layer",
+        "parcels",
+        "--report-dir",
+        str(tmp_path / "r"),
+        env=env_for(import_database_url),
+    )
+    out = tmp_path / "thua.gpkg"
+    result = run(
+        "export",
+        "--layer",
+        "parcels",
+        "--format",
+        "gpkg",
+        "--out",
+        str(out),
+        env=env_for(import_database_url),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("6 parcels") and out.exists()
+
+
+def test_export_of_an_unknown_layer_or_format_exits_1(import_database_url):
+    result = run("export", "--layer", "holders", env=env_for(import_database_url))
+    assert result.returncode == 1 and "no public layer 'holders'" in result.stderr
+    result = run(
+        "export", "--layer", "parcels", "--format", "dwg", env=env_for(import_database_url)
+    )
+    assert result.returncode == 1 and "unknown format" in result.stderr

@@ -1,0 +1,143 @@
+"""Exporting a public layer to the files consultants and agencies use.
+
+Only what the public API shows leaves: the layer's public rows (``Layer.public_where``)
+and public properties (``Layer.public_properties``), so an export can be handed to
+anyone. Geometry is taken from the storage column (VN-2000) and transformed by pyproj,
+as imports are, so export → import round-trips to well under a millimetre.
+
+Shapefile field names are cut to 10 characters; rather than GDAL's silent laundering,
+each column gets a documented short name (:func:`shapefile_names`): the first name of at
+most 10 characters that the import mapping of the layer recognises (MaXa, SoToBanDo,
+DienTich, …), else the column name cut and made unique. The export writes the pairs
+beside the file (``<name>.fields.csv``) and the import reads them back.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import yaml
+from shapely.geometry import box
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects.postgresql import JSONB
+
+from gis.crs import WGS84, crs_from_user_input
+from layers.base import STORAGE_SRID, Layer
+
+#: format -> (GDAL driver, suffix)
+FORMATS = {
+    "gpkg": ("GPKG", ".gpkg"),
+    "shp": ("ESRI Shapefile", ".shp"),
+    "geojson": ("GeoJSON", ".geojson"),
+    "csv": ("CSV", ".csv"),
+    "dxf": ("DXF", ".dxf"),
+}
+MAPPINGS = Path(__file__).parent / "mappings"
+SHAPEFILE_LIMIT = 10
+
+
+class ExportError(ValueError):
+    """The export cannot be made as asked; the message says why."""
+
+
+def public_frame(
+    conn: Connection,
+    layer: Layer,
+    *,
+    crs: str | int = STORAGE_SRID,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> gpd.GeoDataFrame:
+    """The public rows and properties of ``layer`` in ``crs``; ``bbox`` in lon/lat."""
+    table = layer.table
+    columns = [table.c[name] for name in layer.public_properties]
+    statement = (
+        select(
+            table.c[layer.key].label("fid"),
+            *columns,
+            table.c[layer.storage_geometry_column].label("geometry"),
+        )
+        .where(layer.public_where())
+        .order_by(table.c[layer.key])
+    )
+    if bbox is not None:
+        envelope = func.ST_MakeEnvelope(*bbox, WGS84)
+        statement = statement.where(
+            table.c[layer.geometry_column].op("&&")(envelope),
+            func.ST_Intersects(table.c[layer.geometry_column], envelope),
+        )
+    frame = gpd.read_postgis(statement, conn, geom_col="geometry", crs=STORAGE_SRID)
+    for name in layer.public_properties:
+        if isinstance(table.c[name].type, JSONB):
+            frame[name] = [json.dumps(v, ensure_ascii=False) for v in frame[name]]
+    target = crs_from_user_input(crs)
+    return frame.to_crs(target) if target.to_epsg() != STORAGE_SRID else frame
+
+
+def shapefile_names(layer: Layer) -> dict[str, str]:
+    """Column -> its Shapefile field name (at most 10 characters, unique)."""
+    candidates: dict[str, list[str]] = {}
+    mapping = MAPPINGS / f"{layer.id}.yaml"
+    if mapping.exists():
+        fields = (yaml.safe_load(mapping.read_text()) or {}).get("fields") or {}
+        candidates = {k: [v] if isinstance(v, str) else list(v) for k, v in fields.items()}
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for column in ("fid", *layer.public_properties):
+        short = (
+            next((c for c in candidates.get(column, []) if len(c) <= SHAPEFILE_LIMIT), None)
+            or column[:SHAPEFILE_LIMIT]
+        )
+        base, n = short, 1
+        while short.lower() in taken:
+            suffix = str(n)
+            short = base[: SHAPEFILE_LIMIT - len(suffix)] + suffix
+            n += 1
+        taken.add(short.lower())
+        names[column] = short
+    return names
+
+
+def write(frame: gpd.GeoDataFrame, layer: Layer, path: Path, fmt: str) -> list[Path]:
+    """Write ``frame`` as ``fmt`` to ``path``; the files written."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
+    driver, suffix = FORMATS[fmt]
+    path = Path(path)
+    if path.suffix.lower() != suffix:
+        path = path.with_suffix(suffix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {}
+    if fmt == "shp":
+        names = shapefile_names(layer)
+        frame = frame.rename(columns=names)
+        options["encoding"] = "UTF-8"  # and a .cpg saying so
+        sidecar = path.with_name(path.stem + ".fields.csv")
+        with sidecar.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["column", "shapefile_field"])
+            writer.writerows(names.items())
+    elif fmt == "csv":
+        options["layer_options"] = {"GEOMETRY": "AS_WKT"}
+    elif fmt == "dxf":
+        # A drawing keeps no attributes but its layer: the land use where there is one.
+        label = "land_use_code" if "land_use_code" in frame.columns else None
+        frame = gpd.GeoDataFrame(
+            {"Layer": frame[label] if label else layer.id}, geometry=frame.geometry
+        )
+    frame.to_file(path, driver=driver, **options)
+    written = sorted(path.parent.glob(path.stem + ".*"))
+    return [p for p in written if p.name.startswith(path.stem)]
+
+
+def bbox_from_text(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise ExportError(f"--bbox {text!r}: four numbers, minlon,minlat,maxlon,maxlat") from None
+    if len(values) != 4 or box(*values).is_empty:
+        raise ExportError(f"--bbox {text!r}: four numbers, minlon,minlat,maxlon,maxlat")
+    return values
