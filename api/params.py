@@ -15,6 +15,8 @@ from layers import cql
 from layers.base import Layer
 from layers.features import ItemsQuery, OutputCRS
 
+#: ``f=`` values that make the items a file download instead of GeoJSON.
+DOWNLOADS = ("gpkg", "shp", "csv", "dxf")
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
 ITEMS_PARAMS = {
@@ -47,8 +49,9 @@ def items_query(layer: Layer, params: QueryParams) -> ItemsQuery:
             unknown[0],
             f"unknown parameter; queryable properties: {', '.join(layer.public_properties)}",
         )
-    if params.get("f", "json") not in ("json", "geojson"):
-        raise BadRequest("f", "only json/geojson is offered")
+    if params.get("f", "json") not in ("json", "geojson", *DOWNLOADS):
+        offered = ", ".join(("json", "geojson", *DOWNLOADS))
+        raise BadRequest("f", f"unknown format; offered: {offered}")
     where = [
         _equals(layer, name, params[name]) for name in layer.public_properties if name in params
     ]

@@ -22,7 +22,9 @@ from typing import Any
 import geopandas as gpd
 import yaml
 from shapely.geometry import box
-from sqlalchemy import Connection, func, select
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Connection, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gis.crs import WGS84, crs_from_user_input
@@ -50,8 +52,12 @@ def public_frame(
     *,
     crs: str | int = STORAGE_SRID,
     bbox: tuple[float, float, float, float] | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+    limit: int | None = None,
+    after: int | None = None,
 ) -> gpd.GeoDataFrame:
-    """The public rows and properties of ``layer`` in ``crs``; ``bbox`` in lon/lat."""
+    """The public rows and properties of ``layer`` in ``crs``; ``bbox`` in lon/lat,
+    ``where``, ``limit`` and ``after`` as an items query gives them (the API's ``f=``)."""
     table = layer.table
     columns = [table.c[name] for name in layer.public_properties]
     statement = (
@@ -60,9 +66,12 @@ def public_frame(
             *columns,
             table.c[layer.storage_geometry_column].label("geometry"),
         )
-        .where(layer.public_where())
+        .where(layer.public_where(), *where)
         .order_by(table.c[layer.key])
+        .limit(limit)
     )
+    if after is not None:
+        statement = statement.where(table.c[layer.key] > after)
     if bbox is not None:
         envelope = func.ST_MakeEnvelope(*bbox, WGS84)
         statement = statement.where(
@@ -126,7 +135,8 @@ def write(frame: gpd.GeoDataFrame, layer: Layer, path: Path, fmt: str) -> list[P
         # A drawing keeps no attributes but its layer: the land use where there is one.
         label = "land_use_code" if "land_use_code" in frame.columns else None
         frame = gpd.GeoDataFrame(
-            {"Layer": frame[label] if label else layer.id}, geometry=frame.geometry
+            {"Layer": frame[label] if label else [layer.id] * len(frame)},
+            geometry=frame.geometry,
         )
     frame.to_file(path, driver=driver, **options)
     written = sorted(path.parent.glob(path.stem + ".*"))

@@ -78,7 +78,8 @@ class ItemsQuery:
     before: int | None = None
 
 
-def _filters(layer: Layer, query: ItemsQuery) -> list[ColumnElement[bool]]:
+def filters(layer: Layer, query: ItemsQuery) -> list[ColumnElement[bool]]:
+    """The row filter of a query: public rows, bbox, time, properties, CQL2."""
     table = layer.table
     clauses = [layer.public_where(), *query.where]
     if query.bbox is not None:
@@ -100,7 +101,7 @@ def items(layer: Layer, query: ItemsQuery, crs: OutputCRS) -> Select:
     key order; the caller reverses them).
     """
     key = layer.table.c[layer.key]
-    clauses = _filters(layer, query)
+    clauses = filters(layer, query)
     if query.after is not None:
         clauses.append(key > query.after)
     if query.before is not None:
@@ -115,9 +116,7 @@ def items(layer: Layer, query: ItemsQuery, crs: OutputCRS) -> Select:
 
 
 def count(layer: Layer, query: ItemsQuery) -> Select:
-    return (
-        select(func.count()).select_from(layer.table).where(and_(true(), *_filters(layer, query)))
-    )
+    return select(func.count()).select_from(layer.table).where(and_(true(), *filters(layer, query)))
 
 
 def one(layer: Layer, feature_id: int, crs: OutputCRS) -> Select:

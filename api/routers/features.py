@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import tempfile
+import zipfile
+from pathlib import Path
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import Boolean, Date, Float, Integer, Numeric
 from sqlalchemy.dialects.postgresql import JSONB
@@ -16,7 +21,7 @@ from api.deps import ConnectionDep, LayerDep
 from api.errors import BadRequest
 from api.http import cached
 from api.links import base_url, link
-from layers import features
+from layers import exports, features
 
 router = APIRouter(tags=["features"])
 
@@ -50,9 +55,15 @@ async def items(
     crs: Annotated[str | None, Query(description="Output CRS URI")] = None,
     filter: Annotated[str | None, Query(description="CQL2 filter")] = None,
     filter_lang: Annotated[str | None, Query(alias="filter-lang")] = None,
+    f: Annotated[
+        str | None,
+        Query(description="json (GeoJSON, default) or a download: gpkg, shp (zip), csv, dxf"),
+    ] = None,
 ) -> Response:
     crs_uri, out_crs = params.output_crs(crs)
     query = params.items_query(layer, request.query_params)
+    if f in params.DOWNLOADS:
+        return await _download(conn, layer, query, f, out_crs.srid)
     try:
         rows = (await conn.execute(features.items(layer, query, out_crs))).all()
     except DBAPIError as exc:
@@ -83,6 +94,47 @@ async def items(
         + orjson.dumps(meta)[1:]
     )
     return cached(request, body, GEOJSON, headers={"Content-Crs": f"<{crs_uri}>"})
+
+
+#: Media types of the downloads (a Shapefile comes zipped with its parts).
+DOWNLOAD_TYPES = {
+    "gpkg": "application/geopackage+sqlite3",
+    "shp": "application/zip",
+    "csv": "text/csv; charset=utf-8",
+    "dxf": "image/vnd.dxf",
+}
+
+
+async def _download(conn, layer, query, fmt: str, srid: int) -> Response:
+    """The same features as the items page, as a file (public fields only)."""
+
+    def frame(sync_conn):
+        return exports.public_frame(
+            sync_conn,
+            layer,
+            crs=srid,
+            where=features.filters(layer, query)[1:],  # public_frame adds public_where
+            limit=query.limit,
+            after=query.after,
+        )
+
+    data = await conn.run_sync(frame)
+    body = await run_in_threadpool(_file_bytes, data, layer, fmt)
+    name = f"{layer.id}.{'zip' if fmt == 'shp' else fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(body, media_type=DOWNLOAD_TYPES[fmt], headers=headers)
+
+
+def _file_bytes(data, layer, fmt: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        written = exports.write(data, layer, Path(tmp) / layer.id, fmt)
+        if fmt != "shp":
+            return written[0].read_bytes()
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in written:
+                archive.write(path, path.name)
+        return buffer.getvalue()
 
 
 #: SQLSTATEs a filter of the wrong types causes: data exceptions (class 22), an operator

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import mapbox_vector_tile
 import pytest
 from sqlalchemy import func, select
@@ -140,3 +143,18 @@ def test_metadata(client, secrets, path):
     text = client.get(path).text
     assert_clean(text, secrets)
     assert "holder_name" not in text and "holder_id_number" not in text
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "shp", "csv", "dxf"])
+@pytest.mark.parametrize("collection", list(default_registry()))
+def test_downloads(client, secrets, collection, fmt):
+    response = client.get(f"/collections/{collection}/items", params={"limit": 10000, "f": fmt})
+    assert response.status_code == 200
+    data = response.content
+    if fmt == "shp":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            data = b"".join(archive.read(name) for name in archive.namelist())
+    text = data.decode("utf-8", errors="replace")
+    assert_clean(text, secrets)
+    for plan in secrets["plans"]:  # hidden plans' zones are not in the file either
+        assert plan.name.encode() not in data
