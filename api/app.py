@@ -12,7 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api import errors
-from api.routers import collections, features, landing, lookup, tiles
+from api.routers import collections, features, imports, landing, lookup, tiles
 from api.settings import Settings, get_settings
 from layers.registry import default_registry
 
@@ -62,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.driver_pool.close()
             await app.state.engine.dispose()
+            if getattr(app.state, "import_engine", None) is not None:
+                app.state.import_engine.dispose()
 
     app = FastAPI(
         title="landplan",
@@ -87,4 +89,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(collections.router)
     app.include_router(features.router)
     app.include_router(lookup.router)
+    app.include_router(imports.router(settings))
     return app

@@ -84,6 +84,8 @@ class ServerSettings(BaseSettings):
     #: Token for staff endpoints; no default, and a placeholder is refused outside
     #: development.
     admin_token: SecretStr | None = None
+    #: Largest upload POST /imports accepts, in MiB (413 beyond).
+    max_upload_mb: int = 512
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> ServerSettings:

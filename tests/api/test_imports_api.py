@@ -1,0 +1,135 @@
+"""POST /imports over real HTTP, against the import tests' database."""
+
+from __future__ import annotations
+
+import zipfile
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from api.settings import DatabaseSettings, ServerSettings, Settings
+from layers.parcels import Parcel
+from tests.api.conftest import serve
+from tests.layers.importfiles import parcels, write_shapefile
+
+TOKEN = "a-long-test-token-for-imports"
+
+
+@pytest.fixture(scope="module")
+def staff_api(import_database_url):
+    settings = Settings(
+        database=DatabaseSettings(
+            url=SecretStr(import_database_url.render_as_string(hide_password=False))
+        ),
+        server=ServerSettings(admin_token=SecretStr(TOKEN), max_upload_mb=1),
+    )
+    yield from serve(settings)
+
+
+def count(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(Parcel.__table__)).scalar_one()
+
+
+def zipped(tmp_path, encoding="tcvn3", frame=None):
+    write_shapefile(parcels() if frame is None else frame, tmp_path / "thua.shp", encoding)
+    archive = tmp_path / "thua.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for part in tmp_path.glob("thua.*"):
+            if part != archive:
+                z.write(part, part.name)
+    return archive
+
+
+def test_upload_a_zipped_shapefile(db, staff_api, tmp_path):
+    archive = zipped(tmp_path)
+    response = httpx.post(
+        f"{staff_api}/imports",
+        files={"files": ("thua.zip", archive.read_bytes(), "application/zip")},
+        data={"layer": "parcels"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["counts"]["inserted"] == 6 and body["encoding"] == "tcvn3 (detected)"
+    assert count(db) == 6
+
+
+def test_upload_shapefile_parts(db, staff_api, tmp_path):
+    shp = write_shapefile(parcels(), tmp_path / "thua.shp")
+    files = [("files", (p.name, p.read_bytes())) for p in tmp_path.glob("thua.*")]
+    response = httpx.post(
+        f"{staff_api}/imports",
+        files=files,
+        data={"layer": "parcels", "dry_run": "true"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["counts"]["inserted"] == 6 and count(db) == 0
+    assert shp.exists()
+
+
+def test_refused_upload_is_422_with_the_report(db, staff_api, tmp_path):
+    frame = parcels(3)
+    frame["KyHieuMucDichSuDung"] = ["ODT", "XYZ", "ODT"]
+    archive = zipped(tmp_path, "utf-8", frame)
+    response = httpx.post(
+        f"{staff_api}/imports",
+        files={"files": ("thua.zip", archive.read_bytes())},
+        data={"layer": "parcels"},
+        timeout=60,
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    rules = [f["rule"] for f in response.json()["report"]["findings"]]
+    assert rules == ["LANDUSE_UNKNOWN"] and count(db) == 0
+
+
+def test_a_bad_file_is_a_400_naming_the_problem(db, staff_api):
+    response = httpx.post(
+        f"{staff_api}/imports",
+        files={"files": ("thua.zip", b"PK\x03\x04 not really")},
+        data={"layer": "parcels"},
+        timeout=60,
+    )
+    assert response.status_code == 400
+    assert "not a readable zip" in response.json()["detail"]
+
+
+def test_an_upload_over_the_limit_is_a_413(db, staff_api):
+    response = httpx.post(
+        f"{staff_api}/imports",
+        files={"files": ("big.zip", b"0" * (2 * 1024 * 1024))},
+        data={"layer": "parcels"},
+        timeout=60,
+    )
+    assert response.status_code == 413
+    assert count(db) == 0
+
+
+def test_other_machines_need_the_token(db, staff_api, tmp_path):
+    archive = zipped(tmp_path)
+    remote = {"X-Forwarded-For": "203.0.113.7"}  # as a proxy on this machine reports
+    request = {
+        "files": {"files": ("thua.zip", archive.read_bytes())},
+        "data": {"layer": "parcels", "dry_run": "true"},
+        "timeout": 60,
+    }
+    assert httpx.post(f"{staff_api}/imports", headers=remote, **request).status_code == 403
+    wrong = {**remote, "Authorization": "Bearer nope"}
+    assert httpx.post(f"{staff_api}/imports", headers=wrong, **request).status_code == 403
+    right = {**remote, "Authorization": f"Bearer {TOKEN}"}
+    assert httpx.post(f"{staff_api}/imports", headers=right, **request).status_code == 200
+
+
+def test_unknown_layer_is_a_400(db, staff_api, tmp_path):
+    archive = zipped(tmp_path)
+    response = httpx.post(
+        f"{staff_api}/imports",
+        files={"files": ("thua.zip", archive.read_bytes())},
+        data={"layer": "holders"},
+        timeout=60,
+    )
+    assert response.status_code == 400 and response.json()["parameter"] == "layer"
