@@ -5,7 +5,7 @@ LANDPLAN := $(VENV)/bin/landplan
 STAMP := $(VENV)/.installed
 API_PID := var/api.pid
 
-.PHONY: setup db demo test lint bench stop clean
+.PHONY: setup db demo test lint bench bench-import stop clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,11 @@ bench: setup
 	bash scripts/bench/setup.sh
 	$(LANDPLAN) db up
 	$(VENV)/bin/python -m scripts.bench.run
+
+bench-import: setup
+	bash scripts/bench/setup.sh
+	$(LANDPLAN) db up
+	$(VENV)/bin/python -m scripts.bench.imports
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from sqlalchemy import (
     Date,
     Engine,
     Float,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -47,6 +49,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
@@ -83,6 +86,9 @@ RULES: dict[str, tuple[str, str]] = {
     "AREA_MISMATCH": ("warning", "legal area and geometry area differ beyond the tolerance"),
     "CONSTRAINT": ("error", "a rule of the database refused a row"),
 }
+#: DE-9IM pattern: the interiors intersect. Neighbours that only touch (most candidate
+#: pairs of a cadastral map) fail it without the cost of an intersection.
+INTERIORS_MEET = "T********"
 #: Overlap between parcels tolerated (digitising noise), m².
 OVERLAP_TOLERANCE_M2 = 0.5
 #: Legal vs measured area: a finding beyond this share and this many m².
@@ -109,8 +115,7 @@ class Target:
 
     @property
     def columns(self) -> dict[str, Column]:
-        skip = {"id", "geom", "geom_wgs84"}
-        return {c.name: c for c in self.table.columns if c.name not in skip and c.computed is None}
+        return _importable_columns(self.table)
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -119,6 +124,12 @@ class Target:
             for name, c in self.columns.items()
             if not c.nullable and c.server_default is None and c.default is None
         )
+
+
+@cache
+def _importable_columns(table: Table) -> dict[str, Column]:
+    skip = {"id", "geom", "geom_wgs84"}
+    return {c.name: c for c in table.columns if c.name not in skip and c.computed is None}
 
 
 TARGETS = {
@@ -196,18 +207,18 @@ class Report:
     def problems_geojson(self) -> dict[str, Any]:
         """The located findings as a GeoJSON FeatureCollection in WGS 84."""
         to_wgs84 = transformer(STORAGE_SRID, WGS84)
-        features = []
-        for f in self.findings:
-            if f.location is None:
-                continue
-            geom = shapely.transform(f.location, lambda xy: _apply(to_wgs84, xy))
-            features.append(
-                {
-                    "type": "Feature",
-                    "geometry": shapely.geometry.mapping(geom),
-                    "properties": f.as_dict() | {"key": f.key and str(f.key)},
-                }
-            )
+        located = [f for f in self.findings if f.location is not None]
+        locations = np.array([f.location for f in located], dtype=object)
+        if len(locations):  # one transformation for all of them
+            locations = shapely.transform(locations, lambda xy: _apply(to_wgs84, xy))
+        features = [
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(geom),
+                "properties": f.as_dict() | {"key": f.key and str(f.key)},
+            }
+            for f, geom in zip(located, locations, strict=True)
+        ]
         return {"type": "FeatureCollection", "features": features}
 
 
@@ -313,7 +324,8 @@ def run_import(
     staging = _staging_table(target, present)
     with engine.connect() as conn, conn.begin() as transaction:
         staging.create(conn)
-        to_storage = transformer(source_crs, STORAGE_SRID)
+        same_crs = crs_from_user_input(source_crs).to_epsg() == STORAGE_SRID
+        to_storage = None if same_crs else transformer(source_crs, STORAGE_SRID)
         # Text GDAL decoded (declared encodings, UTF-8 formats) is used as read; raw
         # bytes are decoded as told, or as detected from the first batch.
         decode_as: str | None = encoding if source.legacy_text else None
@@ -322,14 +334,31 @@ def run_import(
             if source.legacy_text and decode_as is None:
                 decode_as = vn_encoding.detect(_text_samples(batch, resolved.values()))
                 report.encoding = f"{decode_as} (detected)"
+            geometries, valid = _prepare_geometries(batch, to_storage, source.drawing)
             rows = []
-            for record in batch:
+            for record, geometry, is_valid in zip(batch, geometries, valid, strict=True):
                 row = _convert(
-                    record, target, resolved, constants, decode_as, to_storage, fix, source.drawing
+                    record,
+                    geometry,
+                    bool(is_valid),
+                    target,
+                    resolved,
+                    constants,
+                    decode_as,
+                    fix,
+                    source.drawing,
                 )
                 report.findings.extend(row.pop("_findings"))
                 if row.pop("_ok"):
                     rows.append(row)
+            if rows:  # EWKB for COPY, for the whole batch at once
+                ewkb = shapely.to_wkb(
+                    shapely.set_srid(np.array([r["geom"] for r in rows]), STORAGE_SRID),
+                    hex=True,
+                    include_srid=True,
+                )
+                for row, value in zip(rows, ewkb, strict=True):
+                    row["geom"] = value
             _copy(conn, staging, rows)
             report.read += len(batch)
             if progress:
@@ -393,22 +422,39 @@ def _text_samples(batch: list[dict], names: Iterable[str]) -> list[bytes]:
     return samples
 
 
+def _prepare_geometries(
+    batch: list[dict], to_storage, drawing: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """A batch's geometries in the storage CRS, and their validity, computed at once."""
+    geometries = np.array([record["geometry"] for record in batch], dtype=object)
+    if drawing:
+        # A polyline drawn back to its start without the "closed" flag is a shape too.
+        for i, g in enumerate(geometries):
+            if g is not None and g.geom_type == "LineString" and g.is_closed:
+                if len(g.coords) >= 4:
+                    geometries[i] = shapely.Polygon(g.coords)
+    polygonal = np.isin(shapely.get_type_id(geometries), (3, 6))
+    if to_storage is not None and polygonal.any():
+        geometries[polygonal] = shapely.transform(
+            geometries[polygonal], lambda xy: _apply(to_storage, xy)
+        )
+    valid = np.zeros(len(geometries), dtype=bool)
+    valid[polygonal] = shapely.is_valid(geometries[polygonal])
+    return geometries, valid
+
+
 def _convert(
     record: dict,
+    geometry: BaseGeometry | None,
+    is_valid: bool,
     target: Target,
     resolved: dict[str, str],
     constants: dict,
     decode_as: str | None,
-    to_storage,
     fix: bool,
     drawing: bool = False,
 ) -> dict:
     fid = record["fid"]
-    geometry = record["geometry"]
-    if drawing and geometry is not None and geometry.geom_type == "LineString":
-        if geometry.is_closed and len(geometry.coords) >= 4:
-            # A polyline drawn back to its start without the "closed" flag
-            geometry = shapely.Polygon(geometry.coords)
     if drawing and (geometry is None or geometry.geom_type not in ("Polygon", "MultiPolygon")):
         # Texts, open lines, blocks of a drawing: not features of the layer.
         kind = geometry.geom_type if geometry is not None else "no geometry"
@@ -451,8 +497,7 @@ def _convert(
         kind = geometry.geom_type
         findings.append(Finding("GEOM_TYPE", fid, f"{kind}, not a polygon", key, geometry))
     else:
-        geometry = shapely.transform(geometry, lambda xy: _apply(to_storage, xy))
-        if not geometry.is_valid:
+        if not is_valid:
             reason = shapely.is_valid_reason(geometry)
             where = _reason_point(reason) or geometry.representative_point()
             if fix:
@@ -464,9 +509,7 @@ def _convert(
         if geometry is not None and not geometry.is_empty:
             if geometry.geom_type == "Polygon":
                 geometry = shapely.MultiPolygon([geometry])
-            row["geom"] = shapely.to_wkb(
-                shapely.set_srid(geometry, STORAGE_SRID), hex=True, include_srid=True
-            )
+            row["geom"] = geometry
     row["_findings"] = findings
     row["_ok"] = row["geom"] is not None and not any(f.severity == "error" for f in findings)
     return row
@@ -537,7 +580,9 @@ def _staging_table(target: Target, present: list[str]) -> Table:
     return Table(
         STAGING,
         MetaData(),
-        Column("fid", Integer, primary_key=True),
+        # No index on fid: with one, the planner scans fid ranges for "a.fid < b.fid" in
+        # the overlap self-join, once per row (quadratic); the GiST index is the way in.
+        Column("fid", Integer, nullable=False),
         *(Column(name, target.columns[name].type) for name in present),
         Column("geom", Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False)),
         prefixes=["TEMPORARY"],
@@ -568,6 +613,9 @@ def _point_on(geom):
 
 
 def _set_checks(conn: Connection, target: Target, s: Table) -> list[Finding]:
+    # The checks join the staging table with itself and the layer: index it first.
+    Index(f"{STAGING}_geom", s.c.geom, postgresql_using="gist").create(conn)
+    conn.execute(text("ANALYZE " + STAGING))
     findings: list[Finding] = []
     key = _key_object(s, target.key)
     duplicates = (
@@ -631,7 +679,10 @@ def _overlaps(conn: Connection, target: Target, s: Table) -> list[Finding]:
             a.c.fid, b.c.fid, _key_object(a, target.key), func.ST_Area(shared), _point_on(shared)
         )
         .join(b, and_(a.c.fid < b.c.fid, a.c.geom.op("&&")(b.c.geom)))
-        .where(func.ST_Intersects(a.c.geom, b.c.geom), func.ST_Area(shared) > OVERLAP_TOLERANCE_M2)
+        .where(
+            func.ST_Relate(a.c.geom, b.c.geom, INTERIORS_MEET),
+            func.ST_Area(shared) > OVERLAP_TOLERANCE_M2,
+        )
     )
     for fid, other, key_value, m2, where in conn.execute(within_file):
         message = f"overlaps feature {other} of the file by {m2:.1f} m²"
@@ -649,7 +700,7 @@ def _overlaps(conn: Connection, target: Target, s: Table) -> list[Finding]:
         )
         .join(t, s.c.geom.op("&&")(t.c.geom))
         .where(
-            func.ST_Intersects(s.c.geom, t.c.geom),
+            func.ST_Relate(s.c.geom, t.c.geom, INTERIORS_MEET),
             # a stored row the file replaces does not count
             ~exists().where(and_(*(replaced.c[k] == t.c[k] for k in target.key))),
             func.ST_Area(shared) > OVERLAP_TOLERANCE_M2,

@@ -33,7 +33,7 @@ from gis.crs import VN2000_CAO_BANG, WGS84, transformer
 from layers.registry import default_registry
 from layers.tiles import tile, tile_properties
 from scripts import migrate
-from scripts.bench import latency, synthetic
+from scripts.bench import latency, report, synthetic
 from scripts.cluster import ensure_database
 
 BENCH_DB = "landplan_bench"
@@ -403,12 +403,12 @@ def main() -> None:
 
 def write_report(args, results, floors, settings) -> None:
     lines = [
-        "# Benchmarks",
+        "## Public API against tipg",
         "",
         "Written by `make bench` (`python -m scripts.bench.run`). Numbers from one run on",
         "one machine; compare the ratios, which are measured side by side in the same run.",
         "",
-        "## Method",
+        "### Method",
         "",
         f"- **Machine**: {machine()}.",
         f"- **Software**: {versions(settings)}.",
@@ -433,7 +433,7 @@ def write_report(args, results, floors, settings) -> None:
         f"  of the list for {3 * args.duration} s, so all see the same tiles and share the",
         "  machine's drifts alike.",
         "",
-        "## Reading the results",
+        "### Reading the results",
         "",
         "- tipg counts `numberMatched` with `count(*)` over the whole filtered table on every",
         "  items request; on 1,000,000 parcels that dominates its items latency. This API",
@@ -451,7 +451,7 @@ def write_report(args, results, floors, settings) -> None:
         "  has `jit = off` for every client, tipg included; tipg keeps PostgreSQL's default",
         "  parallel workers.",
         "",
-        "## Results",
+        "### Results",
         "",
         "| scenario | c | landplan req/s | tipg req/s | ratio | landplan p50 / p95 ms "
         "| tipg p50 / p95 ms | errors (landplan / tipg) |",
@@ -478,7 +478,7 @@ def write_report(args, results, floors, settings) -> None:
             )
     lines += [
         "",
-        "### Tiles against the database floor (concurrency 1)",
+        "#### Tiles against the database floor (concurrency 1)",
         "",
         "Medians and p95 in ms over the same tiles, the three sides interleaved; the ratios",
         "are medians over the floor's median. *bare* is `scripts/bench/bare.py`: uvicorn and",
@@ -506,7 +506,7 @@ def write_report(args, results, floors, settings) -> None:
         f"p95 {lookup['p95_us'] / 1000:.2f} ms.",
         "",
     ]
-    args.out.write_text("\n".join(lines))
+    report.write_section(args.out, "api", "\n".join(lines))
     print(f"wrote {args.out}")
 
 

@@ -1,0 +1,183 @@
+"""Benchmark ``landplan import`` against ``ogr2ogr -f PostgreSQL`` on the same file.
+
+Usage: ``python -m scripts.bench.imports [--parcels N]`` (or ``make bench-import``).
+Writes a GeoPackage of N synthetic parcels in EPSG:9210 (from the ``landplan_bench``
+database of ``scripts.bench.run``), then, one after the other on a fresh copy of that
+database with no parcels: ogr2ogr with PG_USE_COPY=YES into a plain table (the
+reference: no validation, no constraints), and ``landplan import`` into ``parcels``
+(mapping, validation, upsert, every database rule). Wall time and peak memory of each
+process go into the "import" section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from psycopg import sql
+
+from api.settings import PROJECT_ROOT, DatabaseSettings
+from scripts.bench import report
+from scripts.bench.run import BENCH_DB, ensure_dataset, machine, versions
+from scripts.cluster import _admin_connection
+
+TARGET_DB = "landplan_bench_import"
+COLUMNS = "unit_code,map_sheet,parcel_number,land_use_code,legal_area_m2,address"
+
+
+def libpq_keywords(settings: DatabaseSettings, database: str) -> str:
+    """The ``PG:`` connection string GDAL takes."""
+    url = settings.sqlalchemy_url(database)
+    return (
+        f"host={url.host} port={url.port} user={url.username} "
+        f"password={url.password} dbname={url.database}"
+    )
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run ``command``; wall seconds, peak resident memory in MiB, and its output."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(
+            command, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        output = out.read().decode(errors="replace")
+    if proc.returncode not in (0,):
+        raise RuntimeError(f"{command[0]} failed ({proc.returncode}):\n{output[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024, output
+
+
+def build_file(settings: DatabaseSettings, count: int) -> Path:
+    path = PROJECT_ROOT / "var" / "bench" / f"parcels-{count}.gpkg"
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "ogr2ogr",
+            "-f",
+            "GPKG",
+            str(path),
+            f"PG:{libpq_keywords(settings, BENCH_DB)}",
+            "parcels",
+            "-select",
+            COLUMNS,
+            "-limit",
+            str(count),
+            "-nln",
+            "parcels",
+            "-a_srs",
+            "EPSG:9210",
+        ],
+        check=True,
+    )
+    return path
+
+
+def fresh_target(settings: DatabaseSettings) -> None:
+    """A copy of the benchmark database (units, service area, codes) without parcels."""
+    with _admin_connection(settings) as conn:
+        name = sql.Identifier(TARGET_DB)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(name, sql.Identifier(BENCH_DB))
+        )
+    import psycopg
+
+    with psycopg.connect(settings.libpq_url(TARGET_DB), autocommit=True) as conn:
+        conn.execute("TRUNCATE parcels CASCADE")
+        conn.execute("VACUUM ANALYZE parcels")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--parcels", type=int, default=1_000_000)
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs/benchmarks.md")
+    args = parser.parse_args()
+    settings = DatabaseSettings()
+    ensure_dataset(settings, rebuild=False)
+    path = build_file(settings, args.parcels)
+
+    fresh_target(settings)
+    ogr_seconds, ogr_mib, _ = timed(
+        [
+            "ogr2ogr",
+            "-f",
+            "PostgreSQL",
+            f"PG:{libpq_keywords(settings, TARGET_DB)}",
+            str(path),
+            "-nln",
+            "ogr_parcels",
+            "-lco",
+            "GEOMETRY_NAME=geom",
+            "--config",
+            "PG_USE_COPY",
+            "YES",
+        ]
+    )
+    print(f"ogr2ogr: {ogr_seconds:.1f} s, {ogr_mib:.0f} MiB", flush=True)
+
+    fresh_target(settings)
+    report_dir = Path(tempfile.mkdtemp(prefix="landplan-bench-import-"))
+    ours_seconds, ours_mib, output = timed(
+        [
+            str(Path(sys.executable).with_name("landplan")),
+            "import",
+            str(path),
+            "--layer",
+            "parcels",
+            "--report-dir",
+            str(report_dir),
+        ],
+        env={"DATABASE_URL": settings.libpq_url(TARGET_DB)},
+    )
+    counts = json.loads((report_dir / "report.json").read_text())["counts"]
+    print(f"landplan import: {ours_seconds:.1f} s, {ours_mib:.0f} MiB, {counts}", flush=True)
+
+    size = path.stat().st_size / 1024**2
+    gdal = subprocess.run(["ogr2ogr", "--version"], capture_output=True, text=True).stdout
+    ratio = ours_seconds / ogr_seconds
+    lines = [
+        "## Import against ogr2ogr",
+        "",
+        "Written by `make bench-import` (`python -m scripts.bench.imports`).",
+        "",
+        f"- **Machine**: {machine()}.",
+        f"- **Software**: {versions(settings).rsplit(', tipg', 1)[0]}, {gdal.strip()}.",
+        f"- **File**: {args.parcels:,} synthetic parcels (`scripts/bench/synthetic.py`) as a "
+        f"GeoPackage in EPSG:9210, {size:.0f} MiB.",
+        "- **Reference**: `ogr2ogr -f PostgreSQL … --config PG_USE_COPY YES` into a new plain "
+        "table (COPY, then its GiST index; no validation, no constraints).",
+        "- **landplan import**: the CLI as staff run it, into `parcels` of a copy of the "
+        "benchmark database with no parcels: field mapping, every validation rule (geometry "
+        "validity, duplicates, unknown codes, unit codes, service area, overlaps within the "
+        "file and with stored parcels, legal vs measured area), then the upsert through the "
+        "table's constraints and triggers, in one transaction.",
+        "- Wall time and peak resident memory of each process (`wait4`), one run each.",
+        "",
+        "| | wall s | peak MiB | rows |",
+        "|---|---|---|---|",
+        f"| ogr2ogr (reference) | {ogr_seconds:.1f} | {ogr_mib:.0f} | {args.parcels:,} |",
+        f"| landplan import | {ours_seconds:.1f} | {ours_mib:.0f} | {counts['inserted']:,} "
+        f"inserted, {counts['errors']} errors, {counts['warnings']} warnings |",
+        "",
+        f"landplan import / ogr2ogr: **{ratio:.2f}×** the time (target 1.5×).",
+        "",
+    ]
+    report.write_section(args.out, "import", "\n".join(lines))
+    print(f"wrote {args.out}")
+    del output
+
+
+if __name__ == "__main__":
+    main()
