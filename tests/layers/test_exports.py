@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
@@ -125,3 +126,13 @@ def test_unknown_format_and_bad_bbox_are_errors():
         exports.write(gpd.GeoDataFrame(geometry=[]), PARCELS, "x", "dwg")
     with pytest.raises(exports.ExportError, match="four numbers"):
         exports.bbox_from_text("1,2,3")
+
+
+def test_the_documented_shapefile_names_are_the_ones_written():
+    doc = (Path(__file__).parents[2] / "docs" / "imports.md").read_text()
+    table = doc.split("| column | Shapefile field |", 1)[1].split("\n\n", 1)[0]
+    documented = dict(
+        (cell.strip() for cell in line.strip("|").split("|"))
+        for line in table.strip().splitlines()[1:]
+    )
+    assert documented == exports.shapefile_names(PARCELS)
