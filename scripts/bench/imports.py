@@ -32,12 +32,15 @@ COLUMNS = "unit_code,map_sheet,parcel_number,land_use_code,legal_area_m2,address
 
 
 def libpq_keywords(settings: DatabaseSettings, database: str) -> str:
-    """The ``PG:`` connection string GDAL takes."""
+    """The ``PG:`` connection string GDAL takes (the password goes in :func:`gdal_env`,
+    not on a command line every user of the machine can read)."""
     url = settings.sqlalchemy_url(database)
-    return (
-        f"host={url.host} port={url.port} user={url.username} "
-        f"password={url.password} dbname={url.database}"
-    )
+    return f"host={url.host} port={url.port} user={url.username} dbname={url.database}"
+
+
+def gdal_env(settings: DatabaseSettings) -> dict[str, str]:
+    password = settings.sqlalchemy_url().password
+    return {"PGPASSWORD": str(password)} if password else {}
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
@@ -80,6 +83,7 @@ def build_file(settings: DatabaseSettings, count: int) -> Path:
             "EPSG:9210",
         ],
         check=True,
+        env={**os.environ, **gdal_env(settings)},
     )
     return path
 
@@ -123,7 +127,8 @@ def main() -> None:
             "--config",
             "PG_USE_COPY",
             "YES",
-        ]
+        ],
+        env=gdal_env(settings),
     )
     print(f"ogr2ogr: {ogr_seconds:.1f} s, {ogr_mib:.0f} MiB", flush=True)
 

@@ -12,16 +12,9 @@ import unicodedata
 import pytest
 
 from gis.encoding import decode, detect, fix
+from tests.layers.importfiles import ADDRESSES, legacy
 
-NAMES = ["Đề Thám", "Hợp Giang", "Sông Bằng", "Phường Sông Hiến", "Nà Cạn", "Đất ở tại đô thị"]
-VNI = {
-    "Đề Thám": "Ñeà Thaùm",
-    "Hợp Giang": "Hôïp Giang",
-    "Sông Bằng": "Soâng Baèng",
-    "Phường Sông Hiến": "Phöôøng Soâng Hieán",
-    "Nà Cạn": "Naø Caïn",
-    "Đất ở tại đô thị": "Ñaát ôû taïi ñoâ thò",
-}
+NAMES = ADDRESSES
 
 
 def iconv(text: str, charset: str) -> bytes:
@@ -30,11 +23,7 @@ def iconv(text: str, charset: str) -> bytes:
 
 
 def encoded(text: str, encoding: str) -> bytes:
-    if encoding == "vni":
-        return VNI[text].encode("cp1252")
-    if encoding == "utf-8":
-        return text.encode()
-    return iconv(text, {"tcvn3": "TCVN5712-1", "cp1258": "CP1258"}[encoding])
+    return text.encode() if encoding == "utf-8" else legacy(text, encoding)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "cp1258", "tcvn3", "vni"])

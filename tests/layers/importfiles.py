@@ -6,6 +6,7 @@ field names of the cadastral database standard and Vietnamese addresses.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import geopandas as gpd
@@ -59,9 +60,8 @@ def write_shapefile(frame: gpd.GeoDataFrame, path: Path, encoding: str = "utf-8"
 
 
 def legacy(text: str, encoding: str) -> bytes:
-    """``text`` in a legacy encoding, made by iconv (TCVN3, cp1258) or as VNI users type."""
-    import subprocess
-
+    """``text`` in a legacy encoding, made by glibc's iconv (TCVN3, cp1258), an
+    implementation independent of ours, or spelled as VNI-Windows users type it."""
     if encoding == "vni":
         return VNI[text].encode("cp1252")
     charset = {"tcvn3": "TCVN5712-1", "cp1258": "CP1258"}[encoding]
