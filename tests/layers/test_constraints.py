@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Point, Polygon, box
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gis.crs import REFERENCE_POINT_VN2000
@@ -99,6 +99,30 @@ def test_geometry_outside_the_service_area(conn):
     error = refused(conn, insert(Parcel), parcel(geom=geom(hanoi)))
     assert constraint_of(error) == "parcels_in_service_area"
     assert "outside the service area (Cao Bằng province" in str(error.orig)
+
+
+def test_one_row_outside_the_service_area_refuses_the_whole_statement(conn):
+    hanoi = MultiPolygon([box(X0 - 300_000, Y0 - 250_000, X0 - 299_980, Y0 - 249_980)])
+    rows = [parcel(parcel_number=n) for n in range(1, 50)] + [
+        parcel(parcel_number=50, geom=geom(hanoi))
+    ]
+    error = refused(conn, insert(Parcel), rows)
+    assert constraint_of(error) == "parcels_in_service_area"
+    count = select(func.count()).select_from(Parcel).where(Parcel.map_sheet == 999)
+    assert conn.execute(count).scalar_one() == 0
+
+
+def test_moving_a_parcel_outside_the_service_area_is_refused(conn):
+    conn.execute(insert(Parcel), parcel())
+    hanoi = MultiPolygon([box(X0 - 300_000, Y0 - 250_000, X0 - 299_980, Y0 - 249_980)])
+    moved = update(Parcel).where(Parcel.map_sheet == 999).values(geom=geom(hanoi))
+    assert constraint_of(refused(conn, moved)) == "parcels_in_service_area"
+
+
+def test_changing_a_parcel_to_an_unknown_unit_is_refused(conn):
+    conn.execute(insert(Parcel), parcel())
+    changed = update(Parcel).where(Parcel.map_sheet == 999).values(unit_code="09999")
+    assert constraint_of(refused(conn, changed)) == "parcels_unit_code_known"
 
 
 def test_unknown_land_use_code(conn):
