@@ -61,6 +61,7 @@ from gis.errors import GISError
 from gis.sources import Source, open_source, read_batches
 from layers.admin_units import AdminUnit
 from layers.base import STORAGE_SRID
+from layers.development_areas import DevelopmentArea
 from layers.land_use import LandUseCode
 from layers.parcels import Parcel
 from layers.service_area import ServiceArea
@@ -140,6 +141,7 @@ TARGETS = {
         overlap_check=True,
         area_check="legal_area_m2",
     ),
+    "development_areas": Target("development_areas", DevelopmentArea, ("code",)),
 }
 
 

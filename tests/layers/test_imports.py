@@ -12,10 +12,11 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, delete, func, select
 
 from gis.crs import VN2000_CAO_BANG, WGS84, transformer
 from gis.sources import SourceError
+from layers.development_areas import DevelopmentArea
 from layers.imports import ImportStopped, run_import
 from layers.parcels import Parcel
 from tests.layers.importfiles import ADDRESSES, ORIGIN, legacy, lot, parcels, write_shapefile
@@ -357,3 +358,49 @@ def test_dxf_closed_shapes_become_parcels_and_other_entities_are_left_out(db, tm
     report = run_import(db, path, "parcels", crs="EPSG:9210", mapping=mapping, dry_run=True)
     assert rules(report) == {"GEOM_SKIPPED"}
     assert report.inserted == 3
+
+
+def development_areas() -> gpd.GeoDataFrame:
+    x, y = ORIGIN
+    return gpd.GeoDataFrame(
+        {
+            "MaKhu": ["KPT-01", "KPT-02"],
+            "TenKhu": ["Khu đô thị mới Đề Thám", "Khu phát triển Sông Bằng"],
+            "TrangThai": ["published", "proposed"],
+            "SoQD": ["123/QĐ-UBND", None],
+            "NgayQD": ["15/03/2024", None],
+        },
+        geometry=[shapely.box(x, y, x + 300, y + 200), shapely.box(x + 400, y, x + 700, y + 200)],
+        crs="EPSG:9210",
+    )
+
+
+def test_development_areas_import_by_code(import_database_url, tmp_path):
+    engine = create_engine(import_database_url)
+    table = DevelopmentArea.__table__
+    with engine.begin() as conn:
+        conn.execute(delete(table))
+    path = tmp_path / "khu.geojson"
+    development_areas().to_file(path, driver="GeoJSON")
+    report = run_import(engine, path, "development_areas")
+    assert report.written and report.inserted == 2
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(table.c.code, table.c.name, table.c.decision_date).order_by(table.c.code)
+        ).all()
+    assert stored[0].name == "Khu đô thị mới Đề Thám"
+    assert str(stored[0].decision_date) == "2024-03-15"  # DD/MM/YYYY as Vietnamese files write
+    again = run_import(engine, path, "development_areas")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    bad = development_areas()
+    bad["TrangThai"] = ["published", "đang làm"]
+    bad.to_file(tmp_path / "bad.geojson", driver="GeoJSON")
+    refused = run_import(engine, tmp_path / "bad.geojson", "development_areas")
+    assert [f.rule for f in refused.errors] == ["CONSTRAINT"]
+    assert "development_areas_status_known" in refused.errors[0].message
+    with engine.connect() as conn:
+        assert conn.execute(select(table.c.status).order_by(table.c.code)).scalars().all() == [
+            "published",
+            "proposed",
+        ]
+    engine.dispose()
