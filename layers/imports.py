@@ -16,6 +16,7 @@ the file and its key, and where it is, for the report and its GeoJSON of problem
 from __future__ import annotations
 
 import csv
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -53,7 +54,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from gis import encoding as vn_encoding
 from gis.crs import WGS84, crs_from_user_input, suggest_crs, transformer
@@ -371,7 +372,7 @@ def run_import(
                 with conn.begin_nested():
                     counts = _upsert(conn, target, staging)
                 report.inserted, report.updated, report.unchanged = counts
-            except IntegrityError as exc:
+            except (IntegrityError, DataError) as exc:  # a rule or type of the table
                 diag = getattr(exc.orig, "diag", None)
                 name = getattr(diag, "constraint_name", None) or "a constraint"
                 detail = getattr(diag, "message_primary", None) or "refused"
@@ -477,7 +478,10 @@ def _convert(
             value = unicodedata.normalize("NFC", value).strip() or None
         try:
             row[column_name] = _coerce(value, column)
-        except (TypeError, ValueError):
+        except OutOfRange as exc:
+            findings.append(Finding("FIELD_TYPE", fid, f"{column_name} = {value!r}: {exc}"))
+            row[column_name] = None
+        except (TypeError, ValueError, OverflowError):
             findings.append(
                 Finding(
                     "FIELD_TYPE",
@@ -517,7 +521,17 @@ def _convert(
     return row
 
 
+class OutOfRange(ValueError):
+    """A value of the right kind that the column's type cannot hold (too long, too big)."""
+
+
+#: The range of PostgreSQL ``integer``.
+INT4 = (-(2**31), 2**31 - 1)
+
+
 def _coerce(value: Any, column: Column) -> Any:
+    """``value`` as the column's type holds it, or ValueError: every bound of the type is
+    checked here, so no row can fail on its way into the staging table."""
     if value is None:
         return None
     kind = column.type
@@ -525,9 +539,17 @@ def _coerce(value: Any, column: Column) -> Any:
         number = float(str(value).replace(",", ".")) if not isinstance(value, int) else value
         if number != int(number):
             raise ValueError(value)
+        if not INT4[0] <= int(number) <= INT4[1]:
+            raise OutOfRange("too large for a whole-number field")
         return int(number)
     if isinstance(kind, Float | Numeric):
-        return float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
+        number = float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
+        if not math.isfinite(number):
+            raise OutOfRange("not a finite number")
+        if isinstance(kind, Numeric) and kind.precision is not None:
+            if abs(number) >= 10 ** (kind.precision - (kind.scale or 0)):
+                raise OutOfRange(f"too large (at most {kind.precision - (kind.scale or 0)} digits)")
+        return number
     if isinstance(kind, Date):
         if isinstance(value, datetime):
             return value.date()
@@ -541,8 +563,12 @@ def _coerce(value: Any, column: Column) -> Any:
         raise ValueError(value)
     if isinstance(kind, String) and kind.length and isinstance(value, int | float):
         # Codes stored as numbers in .dbf files lose their leading zeros (01273 -> 1273).
-        return str(int(value)).zfill(kind.length)
-    return str(value)
+        text = str(int(value)).zfill(kind.length)
+    else:
+        text = str(value)
+    if isinstance(kind, String) and kind.length and len(text) > kind.length:
+        raise OutOfRange(f"longer than {kind.length} characters")
+    return text
 
 
 def _type_name(column: Column) -> str:

@@ -151,6 +151,11 @@ def test_fix_repairs_invalid_geometry_and_says_so(db, tmp_path):
         (lambda f: f.__setitem__("MaXa", ["01273", "09999", "01273"]), "UNIT_UNKNOWN"),
         (lambda f: f.__setitem__("SoThuTuThua", [1, None, 3]), "FIELD_MISSING"),
         (lambda f: f.__setitem__("SoHieuToBanDo", ["90", "chín", "90"]), "FIELD_TYPE"),
+        # values of the right kind the column cannot hold: refused as findings, not by COPY
+        (lambda f: f.__setitem__("MaXa", ["01273", "012734", "01273"]), "FIELD_TYPE"),
+        (lambda f: f.__setitem__("DienTich", [500.0, float("inf"), 500.0]), "FIELD_TYPE"),
+        (lambda f: f.__setitem__("DienTich", [500.0, 1e15, 500.0]), "FIELD_TYPE"),
+        (lambda f: f.__setitem__("SoHieuToBanDo", ["90", "9999999999", "90"]), "FIELD_TYPE"),
     ],
 )
 def test_each_rule_finds_its_problem(db, tmp_path, change, rule):
