@@ -56,7 +56,8 @@ def public_frame(
     after: int | None = None,
 ) -> gpd.GeoDataFrame:
     """The public rows and properties of ``layer`` in ``crs``; ``bbox`` in lon/lat,
-    ``where``, ``limit`` and ``after`` as an items query gives them (the API's ``f=``)."""
+    ``where``, ``limit`` and ``after`` as an items query gives them (the API's ``f=``).
+    The public-row filter applies whatever ``where`` holds."""
     table = layer.table
     columns = [table.c[name] for name in layer.public_properties]
     statement = (

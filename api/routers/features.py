@@ -113,7 +113,7 @@ async def _download(conn, layer, query, fmt: str, srid: int) -> Response:
             sync_conn,
             layer,
             crs=srid,
-            where=features.filters(layer, query)[1:],  # public_frame adds public_where
+            where=features.filters(layer, query),
             limit=query.limit,
             after=query.after,
         )
