@@ -112,9 +112,7 @@ def shapefile_names(layer: Layer) -> dict[str, str]:
 
 def write(frame: gpd.GeoDataFrame, layer: Layer, path: Path, fmt: str) -> list[Path]:
     """Write ``frame`` as ``fmt`` to ``path``; the files written."""
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
-    driver, suffix = FORMATS[fmt]
+    driver, suffix = driver_of(fmt)
     path = Path(path)
     if path.suffix.lower() != suffix:
         path = path.with_suffix(suffix)
@@ -139,8 +137,14 @@ def write(frame: gpd.GeoDataFrame, layer: Layer, path: Path, fmt: str) -> list[P
             geometry=frame.geometry,
         )
     frame.to_file(path, driver=driver, **options)
-    written = sorted(path.parent.glob(path.stem + ".*"))
-    return [p for p in written if p.name.startswith(path.stem)]
+    return sorted(path.parent.glob(path.stem + ".*"))
+
+
+def driver_of(fmt: str) -> tuple[str, str]:
+    """The GDAL driver and suffix of an export format; ExportError if there is none."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
+    return FORMATS[fmt]
 
 
 def bbox_from_text(text: str) -> tuple[float, float, float, float]:

@@ -284,10 +284,7 @@ def export(
     try:
         target = default_registry()[layer]
         area = exports.bbox_from_text(bbox) if bbox else None
-        if format not in exports.FORMATS:
-            raise exports.ExportError(
-                f"unknown format {format!r}; use {', '.join(exports.FORMATS)}"
-            )
+        exports.driver_of(format)  # before any query: an unknown format is refused now
         engine = create_engine(_db_settings().sqlalchemy_url())
         with engine.connect() as conn:
             frame = exports.public_frame(conn, target, crs=crs, bbox=area)
