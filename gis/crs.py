@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import warnings
 from functools import cache, lru_cache
+from typing import Any
 
 import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as _ProjCRSError
-from shapely.geometry.base import BaseGeometry
 
 from gis.errors import CRSError
 
@@ -80,8 +80,9 @@ def spatial_ref_sys_row(epsg: int) -> dict[str, object]:
     }
 
 
-def transform_geometry(geom: BaseGeometry, source: int | str, target: int | str) -> BaseGeometry:
-    """``geom`` from ``source`` to ``target`` CRS (x = easting/longitude)."""
+def transform_geometry(geom: Any, source: int | str, target: int | str) -> Any:
+    """``geom`` (a geometry or an array of them) from ``source`` to ``target`` CRS
+    (x = easting/longitude)."""
     return shapely.transform(geom, transformer(source, target).transform, interleaved=False)
 
 

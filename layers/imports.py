@@ -57,7 +57,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.exc import DataError, IntegrityError
 
 from gis import encoding as vn_encoding
-from gis.crs import WGS84, crs_from_user_input, suggest_crs, transformer
+from gis.crs import WGS84, crs_from_user_input, suggest_crs, transform_geometry
 from gis.errors import GISError
 from gis.sources import Source, open_source, read_batches
 from layers.admin_units import AdminUnit
@@ -209,11 +209,10 @@ class Report:
 
     def problems_geojson(self) -> dict[str, Any]:
         """The located findings as a GeoJSON FeatureCollection in WGS 84."""
-        to_wgs84 = transformer(STORAGE_SRID, WGS84)
         located = [f for f in self.findings if f.location is not None]
         locations = np.array([f.location for f in located], dtype=object)
         if len(locations):  # one transformation for all of them
-            locations = shapely.transform(locations, lambda xy: _apply(to_wgs84, xy))
+            locations = transform_geometry(locations, STORAGE_SRID, WGS84)
         features = [
             {
                 "type": "Feature",
@@ -328,7 +327,7 @@ def run_import(
     with engine.connect() as conn, conn.begin() as transaction:
         staging.create(conn)
         same_crs = crs_from_user_input(source_crs).to_epsg() == STORAGE_SRID
-        to_storage = None if same_crs else transformer(source_crs, STORAGE_SRID)
+        from_crs = None if same_crs else source_crs
         # Text GDAL decoded (declared encodings, UTF-8 formats) is used as read; raw
         # bytes are decoded as told, or as detected from the first batch.
         decode_as: str | None = encoding if source.legacy_text else None
@@ -337,7 +336,7 @@ def run_import(
             if source.legacy_text and decode_as is None:
                 decode_as = vn_encoding.detect(_text_samples(batch, resolved.values()))
                 report.encoding = f"{decode_as} (detected)"
-            geometries, valid = _prepare_geometries(batch, to_storage, source.drawing)
+            geometries, valid = _prepare_geometries(batch, from_crs, source.drawing)
             rows = []
             for record, geometry, is_valid in zip(batch, geometries, valid, strict=True):
                 row = _convert(
@@ -426,7 +425,7 @@ def _text_samples(batch: list[dict], names: Iterable[str]) -> list[bytes]:
 
 
 def _prepare_geometries(
-    batch: list[dict], to_storage, drawing: bool
+    batch: list[dict], from_crs: str | None, drawing: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """A batch's geometries in the storage CRS, and their validity, computed at once."""
     geometries = np.array([record["geometry"] for record in batch], dtype=object)
@@ -437,10 +436,8 @@ def _prepare_geometries(
                 if len(g.coords) >= 4:
                     geometries[i] = shapely.Polygon(g.coords)
     polygonal = np.isin(shapely.get_type_id(geometries), (3, 6))
-    if to_storage is not None and polygonal.any():
-        geometries[polygonal] = shapely.transform(
-            geometries[polygonal], lambda xy: _apply(to_storage, xy)
-        )
+    if from_crs is not None and polygonal.any():
+        geometries[polygonal] = transform_geometry(geometries[polygonal], from_crs, STORAGE_SRID)
     valid = np.zeros(len(geometries), dtype=bool)
     valid[polygonal] = shapely.is_valid(geometries[polygonal])
     return geometries, valid
@@ -580,11 +577,6 @@ def _type_name(column: Column) -> str:
     if isinstance(kind, Date):
         return "date (YYYY-MM-DD or DD/MM/YYYY)"
     return "text"
-
-
-def _apply(t, xy: np.ndarray) -> np.ndarray:
-    x, y = t.transform(xy[:, 0], xy[:, 1])
-    return np.column_stack([x, y])
 
 
 def _polygonal(geometry: BaseGeometry) -> BaseGeometry:
