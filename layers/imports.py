@@ -121,17 +121,23 @@ class Target:
 
     @property
     def required(self) -> tuple[str, ...]:
-        return tuple(
-            name
-            for name, c in self.columns.items()
-            if not c.nullable and c.server_default is None and c.default is None
-        )
+        return _required_columns(self.table)
 
 
+# Both are read for every feature imported: worked out once per table.
 @cache
 def _importable_columns(table: Table) -> dict[str, Column]:
     skip = {"id", "geom", "geom_wgs84"}
     return {c.name: c for c in table.columns if c.name not in skip and c.computed is None}
+
+
+@cache
+def _required_columns(table: Table) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name, c in _importable_columns(table).items()
+        if not c.nullable and c.server_default is None and c.default is None
+    )
 
 
 TARGETS = {
