@@ -309,6 +309,12 @@ def run_import(
     target = TARGETS.get(layer)
     if target is None:
         raise ImportStopped(f"unknown layer {layer!r}; importable: {', '.join(TARGETS)}")
+    if encoding is not None:
+        try:
+            vn_encoding.decode(b"", encoding)
+        except LookupError:
+            known = ", ".join(vn_encoding.ENCODINGS)
+            raise ImportStopped(f"unknown encoding {encoding!r}; use {known}") from None
     source = open_source(path, source_layer)
     source_crs = _source_crs(engine, source, crs)
     fields, constants = load_mapping(target, mapping, _exported_names(source.path))

@@ -133,3 +133,14 @@ def test_unknown_layer_is_a_400(db, staff_api, tmp_path):
         timeout=60,
     )
     assert response.status_code == 400 and response.json()["parameter"] == "layer"
+
+
+def test_an_unknown_encoding_is_a_400(db, staff_api, tmp_path):
+    archive = zipped(tmp_path)
+    response = httpx.post(
+        f"{staff_api}/imports",
+        files={"files": ("thua.zip", archive.read_bytes())},
+        data={"layer": "parcels", "encoding": "vnn"},
+        timeout=60,
+    )
+    assert response.status_code == 400 and "unknown encoding" in response.json()["detail"]

@@ -70,6 +70,12 @@ def test_the_encoding_can_be_given(db, tmp_path):
         )
 
 
+def test_an_unknown_encoding_stops_the_import(db, tmp_path):
+    path = write_shapefile(parcels(), tmp_path / "thua.shp", "vni")
+    with pytest.raises(ImportStopped, match=r"unknown encoding 'vnn'.*tcvn3"):
+        run_import(db, path, "parcels", encoding="vnn")
+
+
 def test_truncated_shapefile_field_names_are_mapped(db, tmp_path):
     path = write_shapefile(parcels(), tmp_path / "thua.shp")
     report = run_import(db, path, "parcels", dry_run=True)
