@@ -126,12 +126,23 @@ def _decode_vni(text: str) -> str:
     return "".join(out)
 
 
+_TCVN3_NAMES = ("tcvn3", "tcvn", "abc", "tcvn5712", "tcvn-5712")
+_VNI_NAMES = ("vni", "vni-windows")
+
+
+def check(encoding: str) -> None:
+    """Raise LookupError unless :func:`decode` knows ``encoding``."""
+    name = encoding.lower().replace("_", "-")
+    if name not in (*_TCVN3_NAMES, *_VNI_NAMES):
+        codecs.lookup(name)
+
+
 def decode(data: bytes, encoding: str) -> str:
     """``data`` in ``encoding`` (one of :data:`ENCODINGS` or any Python codec) as NFC."""
     name = encoding.lower().replace("_", "-")
-    if name in ("tcvn3", "tcvn", "abc", "tcvn5712", "tcvn-5712"):
+    if name in _TCVN3_NAMES:
         text, _ = codecs.charmap_decode(data, "strict", _TCVN3_TABLE)
-    elif name in ("vni", "vni-windows"):
+    elif name in _VNI_NAMES:
         text = _decode_vni(data.decode("cp1252", errors="strict"))
     else:
         text = data.decode(name)

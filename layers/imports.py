@@ -311,7 +311,7 @@ def run_import(
         raise ImportStopped(f"unknown layer {layer!r}; importable: {', '.join(TARGETS)}")
     if encoding is not None:
         try:
-            vn_encoding.decode(b"", encoding)
+            vn_encoding.check(encoding)
         except LookupError:
             known = ", ".join(vn_encoding.ENCODINGS)
             raise ImportStopped(f"unknown encoding {encoding!r}; use {known}") from None

@@ -11,7 +11,7 @@ import unicodedata
 
 import pytest
 
-from gis.encoding import decode, detect, fix
+from gis.encoding import check, decode, detect, fix
 from tests.layers.importfiles import ADDRESSES, legacy
 
 NAMES = ADDRESSES
@@ -71,3 +71,7 @@ def test_fix_redecodes_text_read_as_latin1():
 def test_an_unknown_encoding_is_an_error():
     with pytest.raises(LookupError):
         decode(b"abc", "no-such-encoding")
+    with pytest.raises(LookupError):
+        check("no-such-encoding")
+    for known in ("utf-8", "cp1258", "tcvn3", "TCVN3", "vni", "VNI_Windows"):
+        check(known)
