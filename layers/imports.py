@@ -251,8 +251,16 @@ def load_mapping(
             user = yaml.safe_load(Path(path).read_text()) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise ImportStopped(f"mapping {path}: cannot be read ({exc})") from None
-        if not isinstance(user, dict):
-            raise ImportStopped(f"mapping {path}: expected 'fields:' and 'constants:' sections")
+        sections = (
+            (user.get("fields") or {}, user.get("constants") or {})
+            if isinstance(user, dict)
+            else None
+        )
+        if sections is None or not all(isinstance(part, dict) for part in sections):
+            raise ImportStopped(
+                f"mapping {path}: expected 'fields:' and 'constants:' sections, each of "
+                "'column: value' lines"
+            )
         unknown = set(user.get("fields") or {}) | set(user.get("constants") or {})
         unknown -= set(target.columns)
         if unknown:

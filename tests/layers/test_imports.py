@@ -304,6 +304,10 @@ def test_a_mapping_file_names_unusual_fields(db, tmp_path):
         assert set(conn.execute(select(PARCELS.c.source)).scalars()) == {"Đo đạc 2024"}
     with pytest.raises(ImportStopped, match="no field for parcel_number"):
         run_import(db, write_shapefile(frame, tmp_path / "u.shp"), "parcels")
+    listed = tmp_path / "listed.yaml"
+    listed.write_text("fields:\n  - parcel_number\n  - STT\n")
+    with pytest.raises(ImportStopped, match="'column: value' lines"):
+        run_import(db, write_shapefile(frame, tmp_path / "w.shp"), "parcels", mapping=listed)
     bad = tmp_path / "bad.yaml"
     bad.write_text("fields:\n  nonsense: X\n")
     with pytest.raises(ImportStopped, match="nonsense"):
