@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from geoalchemy2 import Geometry
 from psycopg import sql
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
+    BigInteger,
     Column,
     Connection,
     Date,
@@ -42,6 +43,8 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    Select,
+    SmallInteger,
     String,
     Table,
     and_,
@@ -52,19 +55,24 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    union_all,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, insert
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.sql.expression import column as sql_column
 
 from gis import encoding as vn_encoding
 from gis.crs import WGS84, crs_from_user_input, suggest_crs, transform_geometry
 from gis.errors import GISError
 from gis.sources import Source, open_source, read_batches
 from layers.admin_units import AdminUnit
+from layers.auction_lots import AuctionLot
 from layers.base import STORAGE_SRID
 from layers.development_areas import DevelopmentArea
 from layers.land_use import LandUseCode
 from layers.parcels import Parcel
+from layers.plan_zones import PlanZone
+from layers.planning_projects import PlanningProject
 from layers.service_area import ServiceArea
 
 MAPPINGS = Path(__file__).parent / "mappings"
@@ -84,7 +92,11 @@ RULES: dict[str, tuple[str, str]] = {
     "LANDUSE_UNKNOWN": ("error", "the land-use code is not in the code list"),
     "UNIT_UNKNOWN": ("error", "the administrative unit code is not a known unit"),
     "OUTSIDE_AREA": ("error", "the feature lies outside the service area"),
+    "REF_UNKNOWN": ("error", "a code names no row of the layer it refers to"),
+    "OUTSIDE_PROJECT": ("error", "a zone reaches outside its planning project's boundary"),
     "OVERLAP": ("error", "the feature overlaps another beyond the tolerance"),
+    "GAP": ("warning", "land enclosed by the features that none of them covers"),
+    "SLIVER": ("warning", "a feature so thin it is likely a digitising artefact"),
     "AREA_MISMATCH": ("warning", "legal area and geometry area differ beyond the tolerance"),
     "CONSTRAINT": ("error", "a rule of the database refused a row"),
 }
@@ -93,6 +105,10 @@ RULES: dict[str, tuple[str, str]] = {
 INTERIORS_MEET = "T********"
 #: Overlap between parcels tolerated (digitising noise), m².
 OVERLAP_TOLERANCE_M2 = 0.5
+#: Gaps smaller than this are digitising noise, m² (as overlaps).
+GAP_TOLERANCE_M2 = OVERLAP_TOLERANCE_M2
+#: A polygon whose mean width (2 · area / perimeter) is below this is a sliver, m.
+SLIVER_WIDTH_M = 0.5
 #: Legal vs measured area: a finding beyond this share and this many m².
 AREA_TOLERANCE_SHARE, AREA_TOLERANCE_M2 = 0.05, 2.0
 
@@ -102,53 +118,120 @@ class ImportStopped(GISError):
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A column holding another row's id, which files give as that row's code: a zone's
+    project, a lot's development area, the unit an old ward was merged into."""
+
+    column: str  # the layer's id column (project_id)
+    code: str  # what the mapping and the staging table call the code (project_code)
+    table: Table  # the layer referred to
+    by: str = "code"
+
+    def row_of(self, code: Any, column: str = "id", other_than: Any = None) -> Select:
+        """``column`` of the row ``code`` names (not ``other_than``, an id); of several
+        (units keep their code across the reform), the most recent."""
+        t = self.table.alias(f"referred_{self.table.name}")
+        query = select(t.c[column]).where(t.c[self.by] == code)
+        if other_than is not None:
+            query = query.where(t.c.id != other_than)
+        latest = [t.c.valid_from.desc()] if "valid_from" in t.c else []
+        return query.order_by(*latest).limit(1)
+
+
+@dataclass(frozen=True)
 class Target:
-    """A layer as an import target: its natural key and importable columns."""
+    """A layer as an import target: its natural key (in the file's terms: codes, not
+    ids), the columns a file may fill, and the checks that apply to it."""
 
     id: str
     model: Any
     key: tuple[str, ...]
+    references: tuple[Reference, ...] = ()
+    #: columns a file never sets: publication is a decision, documents are a list
+    excluded: tuple[str, ...] = ()
     overlap_check: bool = False
+    gap_check: tuple[str, ...] = ()  # the columns of a contiguous block (a map sheet)
     area_check: str | None = None
+    within: Reference | None = None  # the row whose boundary must hold each feature
 
     @property
     def table(self):
         return self.model.__table__
 
-    @property
+    # Both are read for every feature imported: worked out once per target.
+    @cached_property
     def columns(self) -> dict[str, Column]:
-        return _importable_columns(self.table)
+        skip = {"id", "geom", "geom_wgs84", *self.excluded}
+        by_id = {r.column: r for r in self.references}
+        columns: dict[str, Column] = {}
+        for c in self.table.columns:
+            if c.name in skip or c.computed is not None:
+                continue
+            if c.name in by_id:
+                ref = by_id[c.name]
+                columns[ref.code] = Column(ref.code, ref.table.c[ref.by].type, nullable=c.nullable)
+            else:
+                columns[c.name] = c
+        return columns
 
-    @property
+    @cached_property
     def required(self) -> tuple[str, ...]:
-        return _required_columns(self.table)
+        return tuple(
+            name
+            for name, c in self.columns.items()
+            if not c.nullable and c.server_default is None and c.default is None
+        )
+
+    @cached_property
+    def conflict(self) -> tuple[str, ...]:
+        """The natural key in the table's terms (project_id for project_code)."""
+        by_code = {r.code: r.column for r in self.references}
+        return tuple(by_code.get(k, k) for k in self.key)
 
 
-# Both are read for every feature imported: worked out once per table.
-@cache
-def _importable_columns(table: Table) -> dict[str, Column]:
-    skip = {"id", "geom", "geom_wgs84"}
-    return {c.name: c for c in table.columns if c.name not in skip and c.computed is None}
-
-
-@cache
-def _required_columns(table: Table) -> tuple[str, ...]:
-    return tuple(
-        name
-        for name, c in _importable_columns(table).items()
-        if not c.nullable and c.server_default is None and c.default is None
-    )
+def _project_reference() -> Reference:
+    return Reference("project_id", "project_code", PlanningProject.__table__)
 
 
 TARGETS = {
+    "planning_projects": Target(
+        "planning_projects",
+        PlanningProject,
+        ("code",),
+        excluded=("published", "documents"),
+    ),
+    "plan_zones": Target(
+        "plan_zones",
+        PlanZone,
+        ("project_code", "zone_code"),
+        references=(_project_reference(),),
+        within=_project_reference(),
+    ),
     "parcels": Target(
         "parcels",
         Parcel,
         ("unit_code", "map_sheet", "parcel_number"),
         overlap_check=True,
+        gap_check=("unit_code", "map_sheet"),
         area_check="legal_area_m2",
     ),
+    "auction_lots": Target(
+        "auction_lots",
+        AuctionLot,
+        ("lot_code",),
+        references=(
+            _project_reference(),
+            Reference("development_area_id", "development_area_code", DevelopmentArea.__table__),
+        ),
+        area_check="area_m2",
+    ),
     "development_areas": Target("development_areas", DevelopmentArea, ("code",)),
+    "admin_units": Target(
+        "admin_units",
+        AdminUnit,
+        ("code", "valid_from"),
+        references=(Reference("merged_into_id", "merged_into_code", AdminUnit.__table__),),
+    ),
 }
 
 
@@ -230,11 +313,22 @@ class Report:
         return {"type": "FeatureCollection", "features": features}
 
 
+@dataclass(frozen=True)
+class Mapping:
+    """How a file's fields feed a layer: candidate source fields per column, constants for
+    columns the file lacks, and the file's words for the schema's values
+    (``Phường`` -> ``ward``), keyed by their casefolded NFC form."""
+
+    fields: dict[str, list[str]]
+    constants: dict[str, Any]
+    values: dict[str, dict[str, Any]]
+
+
 def load_mapping(
     target: Target, path: Path | None = None, exported: dict[str, str] | None = None
-) -> tuple[dict, dict]:
-    """Candidates per column and constants: the names an export wrote (``exported``)
-    first, then the shipped names, the column's own name last; ``path`` overrides."""
+) -> Mapping:
+    """The shipped mapping of ``target``, with the names an export wrote (``exported``)
+    first among the candidates and the column's own name last; ``path`` overrides."""
     shipped = yaml.safe_load((MAPPINGS / f"{target.id}.yaml").read_text()) or {}
     names = {k: _as_list(v) for k, v in (shipped.get("fields") or {}).items()}
     fields = {
@@ -246,31 +340,47 @@ def load_mapping(
         for column in target.columns
     }
     constants = dict(shipped.get("constants") or {})
+    values = {k: _value_words(v) for k, v in (shipped.get("values") or {}).items()}
     if path is not None:
-        try:
-            user = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ImportStopped(f"mapping {path}: cannot be read ({exc})") from None
-        sections = (
-            (user.get("fields") or {}, user.get("constants") or {})
-            if isinstance(user, dict)
-            else None
+        user = _user_mapping(target, Path(path))
+        fields.update({k: _as_list(v) for k, v in user["fields"].items()})
+        constants.update(user["constants"])
+        for column, words in user["values"].items():
+            values[column] = values.get(column, {}) | _value_words(words)
+    return Mapping(fields, constants, values)
+
+
+SECTIONS = ("fields", "constants", "values")
+
+
+def _user_mapping(target: Target, path: Path) -> dict[str, dict]:
+    try:
+        user = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ImportStopped(f"mapping {path}: cannot be read ({exc})") from None
+    sections = {name: user.get(name) or {} for name in SECTIONS} if isinstance(user, dict) else {}
+    if not sections or not all(isinstance(part, dict) for part in sections.values()):
+        raise ImportStopped(
+            f"mapping {path}: expected 'fields:', 'constants:' and 'values:' sections, each "
+            "of 'column: value' lines"
         )
-        if sections is None or not all(isinstance(part, dict) for part in sections):
-            raise ImportStopped(
-                f"mapping {path}: expected 'fields:' and 'constants:' sections, each of "
-                "'column: value' lines"
-            )
-        unknown = set(user.get("fields") or {}) | set(user.get("constants") or {})
-        unknown -= set(target.columns)
-        if unknown:
-            raise ImportStopped(
-                f"mapping {path}: {', '.join(sorted(unknown))} not columns of {target.id}; "
-                f"columns: {', '.join(target.columns)}"
-            )
-        fields.update({k: _as_list(v) for k, v in (user.get("fields") or {}).items()})
-        constants.update(user.get("constants") or {})
-    return fields, constants
+    if not all(isinstance(words, dict) for words in sections["values"].values()):
+        raise ImportStopped(f"mapping {path}: 'values:' maps a column to 'file word: value' lines")
+    unknown = set().union(*sections.values()) - set(target.columns)
+    if unknown:
+        raise ImportStopped(
+            f"mapping {path}: {', '.join(sorted(unknown))} not columns of {target.id}; "
+            f"columns: {', '.join(target.columns)}"
+        )
+    return sections
+
+
+def _value_words(words: dict) -> dict[str, Any]:
+    return {_word(str(k)): v for k, v in words.items()}
+
+
+def _word(text: str) -> str:
+    return unicodedata.normalize("NFC", text).strip().casefold()
 
 
 def _exported_names(path: Path) -> dict[str, str] | None:
@@ -325,8 +435,9 @@ def run_import(
             raise ImportStopped(f"unknown encoding {encoding!r}; use {known}") from None
     source = open_source(path, source_layer)
     source_crs = _source_crs(engine, source, crs)
-    fields, constants = load_mapping(target, mapping, _exported_names(source.path))
-    resolved = resolve_mapping(target, source.fields, fields)
+    field_map = load_mapping(target, mapping, _exported_names(source.path))
+    constants = field_map.constants
+    resolved = resolve_mapping(target, source.fields, field_map.fields)
     unmapped = [c for c in target.required if c not in resolved and c not in constants]
     if unmapped:
         raise ImportStopped(
@@ -365,7 +476,7 @@ def run_import(
                     bool(is_valid),
                     target,
                     resolved,
-                    constants,
+                    field_map,
                     decode_as,
                     fix,
                     source.drawing,
@@ -469,7 +580,7 @@ def _convert(
     is_valid: bool,
     target: Target,
     resolved: dict[str, str],
-    constants: dict,
+    mapping: Mapping,
     decode_as: str | None,
     fix: bool,
     drawing: bool = False,
@@ -485,14 +596,17 @@ def _convert(
     for column_name, column in target.columns.items():
         if column_name in resolved:
             value = record.get(resolved[column_name])
-        elif column_name in constants:
-            value = constants[column_name]
+        elif column_name in mapping.constants:
+            value = mapping.constants[column_name]
         else:
             continue
         if isinstance(value, str):
             if decode_as:
                 value = vn_encoding.fix(value, decode_as)
             value = unicodedata.normalize("NFC", value).strip() or None
+        words = mapping.values.get(column_name)
+        if words and value is not None:
+            value = words.get(_word(str(value)), value)
         try:
             row[column_name] = _coerce(value, column)
         except OutOfRange as exc:
@@ -542,8 +656,10 @@ class OutOfRange(ValueError):
     """A value of the right kind that the column's type cannot hold (too long, too big)."""
 
 
-#: The range of PostgreSQL ``integer``.
-INT4 = (-(2**31), 2**31 - 1)
+def _integer_range(kind: Integer) -> tuple[int, int]:
+    """The range of PostgreSQL ``smallint``, ``integer`` or ``bigint``."""
+    bits = 64 if isinstance(kind, BigInteger) else 16 if isinstance(kind, SmallInteger) else 32
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
 
 def _coerce(value: Any, column: Column) -> Any:
@@ -556,7 +672,8 @@ def _coerce(value: Any, column: Column) -> Any:
         number = float(str(value).replace(",", ".")) if not isinstance(value, int) else value
         if number != int(number):
             raise ValueError(value)
-        if not INT4[0] <= int(number) <= INT4[1]:
+        low, high = _integer_range(kind)
+        if not low <= int(number) <= high:
             raise OutOfRange("too large for a whole-number field")
         return int(number)
     if isinstance(kind, Float | Numeric):
@@ -694,8 +811,20 @@ def _set_checks(conn: Connection, target: Target, s: Table) -> list[Finding]:
     for fid, key_value, where in conn.execute(outside):
         message = "outside the service area"
         findings.append(Finding("OUTSIDE_AREA", fid, message, key_value, _point(where)))
+    for ref in target.references:
+        findings.extend(_unknown_references(conn, target, s, ref))
+    if target.within is not None:
+        findings.extend(_outside_project(conn, target, s, target.within))
     if target.overlap_check:
         findings.extend(_overlaps(conn, target, s))
+    if target.gap_check:
+        findings.extend(_gaps(conn, target, s))
+    thin = select(s.c.fid, key, func.ST_Area(s.c.geom), _point_on(s.c.geom)).where(
+        2 * func.ST_Area(s.c.geom) < SLIVER_WIDTH_M * func.ST_Perimeter(s.c.geom)
+    )
+    for fid, key_value, m2, where in conn.execute(thin):
+        message = f"{m2:.2f} m², on average under {SLIVER_WIDTH_M} m wide"
+        findings.append(Finding("SLIVER", fid, message, key_value, _point(where)))
     if target.area_check:
         legal = s.c[target.area_check]
         measured = func.ST_Area(s.c.geom)
@@ -708,6 +837,60 @@ def _set_checks(conn: Connection, target: Target, s: Table) -> list[Finding]:
             message = f"legal area {float(legal_m2):.1f} m², geometry {geom_m2:.1f} m²"
             findings.append(Finding("AREA_MISMATCH", fid, message, key_value, _point(where)))
     return findings
+
+
+def _unknown_references(
+    conn: Connection, target: Target, s: Table, ref: Reference
+) -> list[Finding]:
+    code = s.c[ref.code]
+    named = exists().where(ref.table.c[ref.by] == code)
+    if ref.table is target.table:  # a unit may be merged into one the same file brings
+        other = s.alias("other")
+        named = named | exists().where(other.c[ref.by] == code)
+    unknown = select(s.c.fid, code, _key_object(s, target.key), _point_on(s.c.geom)).where(
+        code.is_not(None), ~named
+    )
+    return [
+        Finding(
+            "REF_UNKNOWN",
+            fid,
+            f"{ref.code} {value!r} is not a {ref.by} of {ref.table.name}",
+            key_value,
+            _point(where),
+        )
+        for fid, value, key_value, where in conn.execute(unknown)
+    ]
+
+
+#: How far a zone may reach past its project's boundary (digitising rounding), m; the
+#: same tolerance as the database's own check (migration 0001).
+WITHIN_TOLERANCE_M = 0.01
+
+
+def _outside_project(conn: Connection, target: Target, s: Table, ref: Reference) -> list[Finding]:
+    """Zones that reach outside the boundary of the project their code names."""
+    boundary = ref.row_of(s.c[ref.code], "geom").scalar_subquery()
+    outside = func.ST_Difference(s.c.geom, boundary)
+    query = select(
+        s.c.fid,
+        s.c[ref.code],
+        _key_object(s, target.key),
+        func.ST_Area(outside),
+        _point_on(outside),
+    ).where(
+        ~func.ST_CoveredBy(s.c.geom, boundary),
+        ~func.ST_CoveredBy(s.c.geom, func.ST_Buffer(boundary, WITHIN_TOLERANCE_M)),
+    )
+    return [
+        Finding(
+            "OUTSIDE_PROJECT",
+            fid,
+            f"{m2:.2f} m² outside the boundary of planning project {code}",
+            key_value,
+            _point(where),
+        )
+        for fid, code, key_value, m2, where in conn.execute(query)
+    ]
 
 
 def _overlaps(conn: Connection, target: Target, s: Table) -> list[Finding]:
@@ -752,25 +935,95 @@ def _overlaps(conn: Connection, target: Target, s: Table) -> list[Finding]:
     return findings
 
 
+def _gaps(conn: Connection, target: Target, s: Table) -> list[Finding]:
+    """Holes in the union of each block's features (a map sheet of parcels), counting the
+    stored features of the block that the file does not replace: land no parcel claims.
+
+    Gaps that reach the block's outer edge are not holes and are not found; neither are
+    gaps between blocks."""
+    t, r = target.table, s.alias("r")
+    replaced = exists().where(and_(*(r.c[k] == t.c[k] for k in target.key)))
+    in_blocks = tuple_(*(t.c[g] for g in target.gap_check)).in_(
+        select(*(s.c[g] for g in target.gap_check))
+    )
+    pieces = union_all(
+        select(*(s.c[g] for g in target.gap_check), s.c.geom),
+        select(*(t.c[g] for g in target.gap_check), t.c.geom).where(in_blocks, ~replaced),
+    ).subquery("pieces")
+    group = [pieces.c[g] for g in target.gap_check]
+    merged = func.ST_Dump(func.ST_Union(pieces.c.geom)).scalar_table_valued("geom")
+    blocks = select(*group, merged.label("geom")).group_by(*group).subquery("blocks")
+    dumped = (sql_column("path", ARRAY(Integer)), sql_column("geom", Geometry))
+    rings = func.ST_DumpRings(blocks.c.geom).table_valued(*dumped).lateral("rings")
+    hole = rings.c.geom
+    query = (
+        select(
+            _key_object(blocks, target.gap_check),
+            func.ST_Area(hole),
+            func.ST_Perimeter(hole),
+            _point_on(hole),
+        )
+        .select_from(blocks.join(rings, literal(True)))
+        .where(rings.c.path[1] > 0, func.ST_Area(hole) > GAP_TOLERANCE_M2)
+    )
+    findings = []
+    for block, m2, perimeter, where in conn.execute(query):
+        width = 2 * m2 / perimeter
+        kind = "a sliver gap" if width < SLIVER_WIDTH_M else "a gap"
+        message = f"{kind} of {m2:.2f} m² (mean width {width:.2f} m) that no feature covers"
+        findings.append(Finding("GAP", None, message, block, _point(where)))
+    return findings
+
+
 def _upsert(conn: Connection, target: Target, s: Table) -> tuple[int, int, int]:
-    """Insert new keys, update changed rows, leave identical rows alone; the counts."""
+    """Insert new keys, update changed rows, leave identical rows alone; the counts.
+
+    Codes become ids on the way (project_code -> project_id). A layer referring to itself
+    (a unit merged into another) gets those ids in a second statement, once every row of
+    the file is there to be referred to."""
     table = target.table
-    names = [c.name for c in s.columns if c.name != "fid"]
-    updates = [n for n in names if n not in target.key]
-    values = [_with_default(target.columns.get(n), s.c[n]) for n in names]
-    rows = insert(table).from_select(names, select(*values).order_by(s.c.fid))
+    by_code = {r.code: r for r in target.references}
+    later = [r for r in target.references if r.table is table and r.code in s.c]
+    names = [c.name for c in s.columns if c.name != "fid" and c.name not in {r.code for r in later}]
+    columns = [by_code[n].column if n in by_code else n for n in names]
+    values = [
+        by_code[n].row_of(s.c[n]).scalar_subquery()
+        if n in by_code
+        else _with_default(target.columns.get(n), s.c[n])
+        for n in names
+    ]
+    updates = [c for c in columns if c not in target.conflict]
+    rows = insert(table).from_select(columns, select(*values).order_by(s.c.fid))
     statement = rows.on_conflict_do_update(
-        index_elements=list(target.key),
-        set_={n: rows.excluded[n] for n in updates},
-        where=tuple_(*(table.c[n] for n in updates)).is_distinct_from(
-            tuple_(*(rows.excluded[n] for n in updates))
+        index_elements=list(target.conflict),
+        set_={c: rows.excluded[c] for c in updates},
+        where=tuple_(*(table.c[c] for c in updates)).is_distinct_from(
+            tuple_(*(rows.excluded[c] for c in updates))
         ),
-    ).returning(literal_column("xmax") == literal_column("'0'::xid"))
+    ).returning(table.c.id, literal_column("xmax") == literal_column("'0'::xid"))
     total = conn.execute(select(func.count()).select_from(s)).scalar_one()
-    flags = conn.execute(statement).scalars().all()
-    inserted = sum(flags)
-    updated = len(flags) - inserted
+    written = dict(conn.execute(statement).tuples().all())
+    for ref in later:
+        written |= {
+            row_id: False for row_id in _link(conn, target, s, ref) if row_id not in written
+        }
+    inserted = sum(written.values())
+    updated = len(written) - inserted
     return inserted, updated, total - inserted - updated
+
+
+def _link(conn: Connection, target: Target, s: Table, ref: Reference) -> list[int]:
+    """Set a self-reference from the file's codes; the ids of the rows it changed."""
+    table = target.table
+    wanted = ref.row_of(s.c[ref.code], other_than=table.c.id).scalar_subquery()
+    keys = and_(*(table.c[k] == s.c[k] for k in target.conflict))
+    statement = (
+        table.update()
+        .where(keys, table.c[ref.column].is_distinct_from(wanted))
+        .values({ref.column: wanted})
+        .returning(table.c.id)
+    )
+    return list(conn.execute(statement).scalars())
 
 
 def _with_default(column: Column | None, value: Any) -> Any:

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from sqlalchemy import Engine, create_engine, delete, func, select
@@ -196,6 +197,44 @@ def test_area_mismatch_is_a_warning_only(db, tmp_path):
     report = run_import(db, write_shapefile(frame, tmp_path / "t.shp"), "parcels")
     assert rules(report) == {"AREA_MISMATCH"} and report.written
     assert report.findings[0].fid == 1
+
+
+def test_a_gap_enclosed_by_parcels_is_a_warning_located_in_it(db, tmp_path):
+    frame = parcels(9).drop(index=4)  # the middle lot of a 3 × 3 block is missing
+    report = run_import(db, write_shapefile(frame, tmp_path / "t.shp"), "parcels")
+    assert rules(report) == {"GAP"} and report.written
+    (gap,) = report.findings
+    assert gap.key == {"unit_code": "01273", "map_sheet": 90}
+    assert "a gap of 500.00 m²" in gap.message
+    assert lot(4).contains(gap.location)
+
+
+def test_a_gap_filled_by_a_stored_parcel_is_no_gap(db, tmp_path):
+    frame = parcels(9)
+    run_import(db, write_shapefile(frame.iloc[[4]], tmp_path / "middle.shp"), "parcels")
+    rest = run_import(db, write_shapefile(frame.drop(index=4), tmp_path / "t.shp"), "parcels")
+    assert rules(rest) == set() and rest.inserted == 8
+
+
+def test_a_thin_gap_and_a_sliver_parcel_are_found(db, tmp_path):
+    frame = parcels(9)
+    # the middle lot drawn 0.3 m short of its eastern neighbour: a thin gap of 7.5 m²
+    frame.loc[4, "geometry"] = shapely.box(
+        *(lot(4).bounds[:2]), lot(4).bounds[2] - 0.3, lot(4).bounds[3]
+    )
+    frame.loc[4, "DienTich"] = 492.5
+    sliver = frame.iloc[[0]].copy()
+    sliver["SoThuTuThua"] = [10]
+    sliver["DienTich"] = [2.5]
+    x0, y0, _, _ = lot(0).bounds
+    sliver["geometry"] = [shapely.box(x0 - 0.1, y0, x0, y0 + 25)]  # 10 cm wide along lot 1
+    frame = gpd.GeoDataFrame(pd.concat([frame, sliver]), crs=frame.crs)
+    report = run_import(db, write_shapefile(frame, tmp_path / "t.shp"), "parcels", dry_run=True)
+    assert sorted(f.rule for f in report.findings) == ["GAP", "SLIVER"]
+    gap = next(f for f in report.findings if f.rule == "GAP")
+    assert "a sliver gap of 7.50 m² (mean width 0.30 m)" in gap.message
+    (thin,) = (f for f in report.findings if f.rule == "SLIVER")
+    assert thin.key["parcel_number"] == 10 and "2.50 m²" in thin.message
 
 
 def test_a_file_without_crs_stops_and_suggests_the_zone(db, tmp_path):
