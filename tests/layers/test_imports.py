@@ -184,6 +184,19 @@ def test_overlap_with_a_stored_parcel_is_found(db, tmp_path):
     assert "250.0 m²" in finding.message  # shifted 10 m: half of the 20 m × 25 m lot
 
 
+def test_overlaps_across_map_sheets_are_found(db, tmp_path):
+    # The check dissolves each sheet; overlaps between sheets must not slip through.
+    frame = parcels(2)
+    frame["SoHieuToBanDo"] = [90, 91]
+    frame["geometry"] = [lot(0), lot(0, dx=15)]
+    report = run_import(db, write_shapefile(frame, tmp_path / "a.shp"), "parcels")
+    assert [f.rule for f in report.errors] == ["OVERLAP"]
+    run_import(db, write_shapefile(frame.iloc[[1]], tmp_path / "b.shp"), "parcels")
+    stored = run_import(db, write_shapefile(frame.iloc[[0]], tmp_path / "c.shp"), "parcels")
+    assert [f.rule for f in stored.errors] == ["OVERLAP"]
+    assert "stored parcels" in stored.errors[0].message and "125.0 m²" in stored.errors[0].message
+
+
 def test_features_outside_the_service_area_are_refused(db, tmp_path):
     frame = parcels(1)
     frame["geometry"] = [shapely.affinity.translate(lot(0), yoff=-500_000)]
