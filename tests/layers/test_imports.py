@@ -13,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
-from sqlalchemy import Engine, create_engine, delete, func, select
+from sqlalchemy import Engine, create_engine, delete, func, select, text
 
 from gis.crs import VN2000_CAO_BANG, WGS84, transformer
 from gis.sources import SourceError
@@ -120,6 +120,46 @@ def test_any_error_leaves_the_database_exactly_as_it_was(db, tmp_path):
     assert not report.written and rules(report) == {"LANDUSE_UNKNOWN"}
     assert report.errors[0].fid == 7 and report.errors[0].key["parcel_number"] == 8
     assert snapshot(db) == before
+
+
+def spatial_indexes(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return (
+            conn.execute(
+                text(
+                    "SELECT indexdef || ' ' || CAST(indexname AS regclass)::oid "
+                    "FROM pg_indexes WHERE tablename = 'parcels' AND indexdef LIKE '%gist%' "
+                    "ORDER BY 1"
+                )
+            )
+            .scalars()
+            .all()
+        )
+
+
+def test_a_bulk_load_rebuilds_the_spatial_indexes_it_drops(db, tmp_path):
+    # Into an empty table the import drops the GiST indexes and builds them after
+    # writing (new objects, new oids); an import refused while writing restores them.
+    before = spatial_indexes(db)
+    assert len(before) == 2
+    refused = parcels(3)
+    refused["TrangThaiGCN"] = ["issued", "none", "none"]  # issued without a serial
+    path = write_shapefile(refused, tmp_path / "refused.shp")
+    report = run_import(db, path, "parcels")
+    assert [f.rule for f in report.errors] == ["CONSTRAINT"]  # refused inside the upsert
+    assert spatial_indexes(db) == before
+    assert run_import(db, write_shapefile(parcels(3), tmp_path / "t.shp"), "parcels").written
+    after = spatial_indexes(db)
+    assert [d.rsplit(" ", 1)[0] for d in after] == [d.rsplit(" ", 1)[0] for d in before]
+    assert set(after).isdisjoint(before)  # built again
+    with db.connect() as conn:  # and the rebuilt index finds the rows
+        conn.execute(text("SET enable_seqscan = off"))
+        found = conn.execute(
+            select(func.count())
+            .select_from(PARCELS)
+            .where(PARCELS.c.geom.op("&&")(func.ST_MakeEnvelope(*lot(1).bounds, 9210)))
+        ).scalar_one()
+    assert found == 3  # lot 1 and the two it touches
 
 
 def test_invalid_geometry_is_reported_with_its_reason_and_location(db, tmp_path):
