@@ -16,14 +16,19 @@ the file and its key, and where it is, for the report and its GeoJSON of problem
 from __future__ import annotations
 
 import csv
+import json
 import math
+import pickle
 import re
+import tempfile
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +49,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    Row,
     Select,
     SmallInteger,
     String,
@@ -260,6 +266,56 @@ class Finding:
         }
 
 
+class Findings:
+    """The findings of an import in the order found, counted by rule. The first
+    :attr:`kept` stay in memory; the rest are pickled to a temporary file, so a file with
+    a warning on every other feature is reported whole in bounded memory."""
+
+    kept = 10_000
+
+    def __init__(self) -> None:
+        self._kept: list[Finding] = []
+        self._spill: Any = None  # a NamedTemporaryFile once needed
+        self.by_rule: Counter[str] = Counter()
+
+    def append(self, finding: Finding) -> None:
+        self.by_rule[finding.rule] += 1
+        if len(self._kept) < self.kept:
+            self._kept.append(finding)
+            return
+        if self._spill is None:
+            self._spill = tempfile.NamedTemporaryFile(prefix="landplan-findings-")
+        pickle.dump(finding, self._spill, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            self.append(finding)
+
+    def __len__(self) -> int:
+        return self.by_rule.total()
+
+    def __iter__(self) -> Iterator[Finding]:
+        yield from self._kept
+        if self._spill is None:
+            return
+        self._spill.flush()
+        with open(self._spill.name, "rb") as spilled:  # its own offset: appends go on
+            while True:
+                try:
+                    yield pickle.load(spilled)
+                except EOFError:
+                    return
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return list(islice(self, index.start, index.stop, index.step))
+        return next(islice(self, index, None))
+
+    @property
+    def errors(self) -> int:
+        return sum(n for rule, n in self.by_rule.items() if RULES[rule][0] == "error")
+
+
 @dataclass
 class Report:
     source: dict[str, Any]
@@ -273,13 +329,19 @@ class Report:
     updated: int = 0
     unchanged: int = 0
     written: bool = False
-    findings: list[Finding] = field(default_factory=list)
+    findings: Findings = field(default_factory=Findings)
 
     @property
     def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "error"]
+        return [f for f in self.findings if f.severity == "error"] if self.refused else []
 
-    def as_dict(self) -> dict[str, Any]:
+    @property
+    def refused(self) -> bool:
+        return self.findings.errors > 0
+
+    def summary(self) -> dict[str, Any]:
+        """Everything but the findings themselves: their counts, by rule too."""
+        errors = self.findings.errors
         return {
             "source": self.source,
             "layer": self.layer,
@@ -293,27 +355,51 @@ class Report:
                 "inserted": self.inserted,
                 "updated": self.updated,
                 "unchanged": self.unchanged,
-                "errors": len(self.errors),
-                "warnings": len(self.findings) - len(self.errors),
+                "errors": errors,
+                "warnings": len(self.findings) - errors,
+                "by_rule": dict(sorted(self.findings.by_rule.items())),
             },
-            "findings": [f.as_dict() for f in self.findings],
         }
+
+    def as_dict(self, limit: int | None = None) -> dict[str, Any]:
+        """The summary and the findings, the first ``limit`` of them if given (the
+        counts say how many there are)."""
+        return self.summary() | {"findings": [f.as_dict() for f in islice(self.findings, limit)]}
+
+    def write(self, directory: Path) -> None:
+        """``report.json`` and ``problems.geojson`` (the located findings, WGS 84) in
+        ``directory``, written as the findings are read back: memory stays bounded."""
+        with (directory / "report.json").open("w", encoding="utf-8") as out:
+            head = json.dumps(self.summary(), ensure_ascii=False, indent=2, default=str)
+            out.write(head[:-2] + ',\n  "findings": [')
+            for i, finding in enumerate(self.findings):
+                item = json.dumps(finding.as_dict(), ensure_ascii=False, default=str)
+                out.write(("\n    " if i == 0 else ",\n    ") + item)
+            out.write("\n  ]\n}\n")
+        with (directory / "problems.geojson").open("w", encoding="utf-8") as out:
+            out.write('{"type": "FeatureCollection", "features": [')
+            first = True
+            for feature in self._problem_features():
+                out.write(("\n" if first else ",\n") + json.dumps(feature, ensure_ascii=False))
+                first = False
+            out.write("\n]}\n")
 
     def problems_geojson(self) -> dict[str, Any]:
         """The located findings as a GeoJSON FeatureCollection in WGS 84."""
-        located = [f for f in self.findings if f.location is not None]
-        locations = np.array([f.location for f in located], dtype=object)
-        if len(locations):  # one transformation for all of them
-            locations = transform_geometry(locations, STORAGE_SRID, WGS84)
-        features = [
-            {
-                "type": "Feature",
-                "geometry": shapely.geometry.mapping(geom),
-                "properties": f.as_dict() | {"key": f.key and str(f.key)},
-            }
-            for f, geom in zip(located, locations, strict=True)
-        ]
-        return {"type": "FeatureCollection", "features": features}
+        return {"type": "FeatureCollection", "features": list(self._problem_features())}
+
+    def _problem_features(self, chunk: int = 10_000) -> Iterator[dict[str, Any]]:
+        located = (f for f in self.findings if f.location is not None)
+        while batch := list(islice(located, chunk)):
+            # one transformation for each chunk of them
+            points = np.array([f.location for f in batch], dtype=object)
+            points = transform_geometry(points, STORAGE_SRID, WGS84)
+            for f, geom in zip(batch, points, strict=True):
+                yield {
+                    "type": "Feature",
+                    "geometry": shapely.geometry.mapping(geom),
+                    "properties": f.as_dict() | {"key": f.key and str(f.key)},
+                }
 
 
 @dataclass(frozen=True)
@@ -500,7 +586,7 @@ def run_import(
             if progress:
                 progress(report.read, source.count)
         report.findings.extend(_set_checks(conn, target, staging))
-        if not report.errors:
+        if not report.refused:
             try:
                 with conn.begin_nested():
                     counts = _upsert(conn, target, staging)
@@ -510,7 +596,7 @@ def run_import(
                 name = getattr(diag, "constraint_name", None) or "a constraint"
                 detail = getattr(diag, "message_primary", None) or "refused"
                 report.findings.append(Finding("CONSTRAINT", None, f"{name}: {detail}"))
-        if dry_run or report.errors:
+        if dry_run or report.refused:
             transaction.rollback()
         else:
             transaction.commit()
@@ -783,7 +869,7 @@ def _set_checks(conn: Connection, target: Target, s: Table) -> list[Finding]:
         .group_by(*(s.c[k] for k in target.key))
         .having(func.count() > 1)
     )
-    for fids, key_value in conn.execute(duplicates):
+    for fids, key_value in _stream(conn, duplicates):
         for fid in fids:
             others = [f for f in fids if f != fid]
             message = f"same identity as feature(s) {others}"
@@ -795,7 +881,7 @@ def _set_checks(conn: Connection, target: Target, s: Table) -> list[Finding]:
             .outerjoin(codes, codes.c.code == s.c.land_use_code)
             .where(s.c.land_use_code.is_not(None), codes.c.code.is_(None))
         )
-        for fid, code, key_value, where in conn.execute(unknown):
+        for fid, code, key_value, where in _stream(conn, unknown):
             message = f"land-use code {code!r} is not in the code list"
             findings.append(Finding("LANDUSE_UNKNOWN", fid, message, key_value, _point(where)))
     if "unit_code" in s.c:
@@ -804,14 +890,14 @@ def _set_checks(conn: Connection, target: Target, s: Table) -> list[Finding]:
             s.c.unit_code.is_not(None),
             ~exists().where(units.c.code == s.c.unit_code),
         )
-        for fid, code, key_value, where in conn.execute(unknown):
+        for fid, code, key_value, where in _stream(conn, unknown):
             message = f"unit code {code!r} is not an administrative unit"
             findings.append(Finding("UNIT_UNKNOWN", fid, message, key_value, _point(where)))
     area = ServiceArea.__table__
     outside = select(s.c.fid, key, _point_on(s.c.geom)).where(
         ~func.ST_CoveredBy(s.c.geom, select(area.c.geom).scalar_subquery())
     )
-    for fid, key_value, where in conn.execute(outside):
+    for fid, key_value, where in _stream(conn, outside):
         message = "outside the service area"
         findings.append(Finding("OUTSIDE_AREA", fid, message, key_value, _point(where)))
     for ref in target.references:
@@ -823,7 +909,7 @@ def _set_checks(conn: Connection, target: Target, s: Table) -> list[Finding]:
     thin = select(s.c.fid, key, func.ST_Area(s.c.geom), _point_on(s.c.geom)).where(
         2 * func.ST_Area(s.c.geom) < SLIVER_WIDTH_M * func.ST_Perimeter(s.c.geom)
     )
-    for fid, key_value, m2, where in conn.execute(thin):
+    for fid, key_value, m2, where in _stream(conn, thin):
         message = f"{m2:.2f} m², on average under {SLIVER_WIDTH_M} m wide"
         findings.append(Finding("SLIVER", fid, message, key_value, _point(where)))
     if target.area_check:
@@ -834,7 +920,7 @@ def _set_checks(conn: Connection, target: Target, s: Table) -> list[Finding]:
             func.abs(measured - legal)
             > func.greatest(AREA_TOLERANCE_M2, AREA_TOLERANCE_SHARE * legal),
         )
-        for fid, key_value, legal_m2, geom_m2, where in conn.execute(mismatched):
+        for fid, key_value, legal_m2, geom_m2, where in _stream(conn, mismatched):
             message = f"legal area {float(legal_m2):.1f} m², geometry {geom_m2:.1f} m²"
             findings.append(Finding("AREA_MISMATCH", fid, message, key_value, _point(where)))
     return findings
@@ -859,7 +945,7 @@ def _unknown_references(
             key_value,
             _point(where),
         )
-        for fid, value, key_value, where in conn.execute(unknown)
+        for fid, value, key_value, where in _stream(conn, unknown)
     ]
 
 
@@ -890,7 +976,7 @@ def _outside_project(conn: Connection, target: Target, s: Table, ref: Reference)
             key_value,
             _point(where),
         )
-        for fid, code, key_value, m2, where in conn.execute(query)
+        for fid, code, key_value, m2, where in _stream(conn, query)
     ]
 
 
@@ -908,7 +994,7 @@ def _overlaps(conn: Connection, target: Target, s: Table) -> list[Finding]:
             func.ST_Area(shared) > OVERLAP_TOLERANCE_M2,
         )
     )
-    for fid, other, key_value, m2, where in conn.execute(within_file):
+    for fid, other, key_value, m2, where in _stream(conn, within_file):
         message = f"overlaps feature {other} of the file by {m2:.1f} m²"
         findings.append(Finding("OVERLAP", fid, message, key_value, _point(where)))
     t = target.table
@@ -930,7 +1016,7 @@ def _overlaps(conn: Connection, target: Target, s: Table) -> list[Finding]:
             func.ST_Area(shared) > OVERLAP_TOLERANCE_M2,
         )
     )
-    for fid, key_value, other, m2, where in conn.execute(with_stored):
+    for fid, key_value, other, m2, where in _stream(conn, with_stored):
         message = f"overlaps stored {t.name} {other} by {m2:.1f} m²"
         findings.append(Finding("OVERLAP", fid, message, key_value, _point(where)))
     return findings
@@ -1018,7 +1104,7 @@ def _gaps(conn: Connection, target: Target, blocks: Table) -> list[Finding]:
         .where(rings.c.path[1] > 0, func.ST_Area(hole) > GAP_TOLERANCE_M2)
     )
     findings = []
-    for block, m2, perimeter, where in conn.execute(query):
+    for block, m2, perimeter, where in _stream(conn, query):
         width = 2 * m2 / perimeter
         kind = "a sliver gap" if width < SLIVER_WIDTH_M else "a gap"
         message = f"{kind} of {m2:.2f} m² (mean width {width:.2f} m) that no feature covers"
@@ -1118,6 +1204,12 @@ def _with_default(column: Column | None, value: Any) -> Any:
     if default is None:
         return value
     return func.coalesce(value, default if hasattr(default, "text") else literal(default))
+
+
+def _stream(conn: Connection, query: Select) -> Iterator[Row]:
+    """The rows of a findings query fetched in chunks (a server-side cursor): a file
+    with a finding on every feature does not arrive in memory at once."""
+    yield from conn.execute(query, execution_options={"yield_per": 10_000})
 
 
 def _point(wkb: bytes | memoryview) -> BaseGeometry:

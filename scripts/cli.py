@@ -207,7 +207,6 @@ def import_file(
     --dry-run, importable), 1 the import could not start (file, CRS, mapping), 3 refused
     by validation; the report says why, feature by feature.
     """
-    import json
     from datetime import datetime
 
     from rich.progress import Progress
@@ -243,10 +242,8 @@ def import_file(
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = report_dir or _db_settings().state_dir / "imports" / f"{path.stem}-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
-    body = report.as_dict()
-    (out / "report.json").write_text(json.dumps(body, ensure_ascii=False, indent=2, default=str))
-    (out / "problems.geojson").write_text(json.dumps(report.problems_geojson(), ensure_ascii=False))
-    counts = body["counts"]
+    report.write(out)
+    counts = report.summary()["counts"]
     typer.echo(
         f"{path.name} -> {layer}: {counts['read']} read, {counts['inserted']} new, "
         f"{counts['updated']} changed, {counts['unchanged']} unchanged; "
@@ -260,7 +257,7 @@ def import_file(
     if len(report.findings) > 20:
         typer.echo(f"  … and {len(report.findings) - 20} more")
     typer.echo(f"Report: {out / 'report.json'}, problem locations: {out / 'problems.geojson'}")
-    if report.errors:
+    if report.refused:
         typer.secho("Nothing was written.", fg=typer.colors.RED, err=True)
         raise typer.Exit(EXIT_REFUSED)
     typer.echo("Dry run: nothing was written." if dry_run else "Imported.")

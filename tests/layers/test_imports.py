@@ -6,6 +6,7 @@ commit; each test starts with no parcels.
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from sqlalchemy import Engine, create_engine, delete, func, select, text
 from gis.crs import VN2000_CAO_BANG, WGS84, transformer
 from gis.sources import SourceError
 from layers.development_areas import DevelopmentArea
-from layers.imports import ImportStopped, run_import
+from layers.imports import Findings, ImportStopped, run_import
 from layers.parcels import Parcel
 from tests.layers.importfiles import ADDRESSES, ORIGIN, legacy, lot, parcels, write_shapefile
 
@@ -511,3 +512,22 @@ def test_development_areas_import_by_code(import_database_url, tmp_path):
             "proposed",
         ]
     engine.dispose()
+
+
+def test_findings_beyond_those_kept_in_memory_are_reported_whole(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(Findings, "kept", 2)  # so that 6 warnings spill to disk
+    frame = parcels(6)
+    frame["DienTich"] = [600.0 + i for i in range(6)]  # each lot is 500 m²: 6 mismatches
+    report = run_import(db, write_shapefile(frame, tmp_path / "t.shp"), "parcels")
+    assert report.written and len(report.findings) == 6
+    assert sorted(f.fid for f in report.findings) == list(range(6))
+    assert report.findings[4].location is not None  # read back from the spill, located
+    report.write(tmp_path)
+    written = json.loads((tmp_path / "report.json").read_text())
+    assert written["counts"]["by_rule"] == {"AREA_MISMATCH": 6}
+    assert [f["feature"] for f in written["findings"]] == [f.fid for f in report.findings]
+    problems = json.loads((tmp_path / "problems.geojson").read_text())
+    assert len(problems["features"]) == 6
+    lon, lat = problems["features"][5]["geometry"]["coordinates"]
+    assert 105 < lon < 107 and 22 < lat < 23  # in WGS 84, around Cao Bằng
+    assert len(report.as_dict(limit=3)["findings"]) == 3
