@@ -1137,14 +1137,21 @@ def _upsert(conn: Connection, target: Target, s: Table) -> tuple[int, int, int]:
         where=tuple_(*(table.c[c] for c in updates)).is_distinct_from(
             tuple_(*(rows.excluded[c] for c in updates))
         ),
-    ).returning(table.c.id, literal_column("xmax") == literal_column("'0'::xid"))
+    ).returning(
+        table.c.id, (literal_column("xmax") == literal_column("'0'::xid")).label("inserted")
+    )
     total = conn.execute(select(func.count()).select_from(s)).scalar_one()
     with _spatial_indexes_rebuilt(conn, table, total):
-        written = dict(conn.execute(statement).tuples().all())
+        if later:  # which rows the upsert wrote, so the links do not count them again
+            written = dict(conn.execute(statement).tuples().all())
+        else:  # counted by the database: a million ids need not come back
+            rows_written = statement.cte("written")
+            counted = select(func.count().filter(rows_written.c.inserted), func.count())
+            inserted, changed = conn.execute(counted.select_from(rows_written)).one()
+            return inserted, changed - inserted, total - changed
     for ref in later:
-        written |= {
-            row_id: False for row_id in _link(conn, target, s, ref) if row_id not in written
-        }
+        linked = _link(conn, target, s, ref)
+        written |= {row_id: False for row_id in linked if row_id not in written}
     inserted = sum(written.values())
     updated = len(written) - inserted
     return inserted, updated, total - inserted - updated
