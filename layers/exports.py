@@ -10,6 +10,11 @@ each column gets a documented short name (:func:`shapefile_names`): the first na
 most 10 characters that the import mapping of the layer recognises (MaXa, SoToBanDo,
 DienTich, …), else the column name cut and made unique. The export writes the pairs
 beside the file (``<name>.fields.csv``) and the import reads them back.
+
+A row that refers to another (a zone's project, a lot's development area, a unit's
+successor) carries that row's code beside its id (``project_code``), as imports name
+related rows, so an export imports back; the code only when the row referred to is
+public itself.
 """
 
 from __future__ import annotations
@@ -60,10 +65,12 @@ def public_frame(
     The public-row filter applies whatever ``where`` holds."""
     table = layer.table
     columns = [table.c[name] for name in layer.public_properties]
+    codes = [code.label(name) for name, code in reference_codes(layer).items()]
     statement = (
         select(
             table.c[layer.key].label("fid"),
             *columns,
+            *codes,
             table.c[layer.storage_geometry_column].label("geometry"),
         )
         .where(layer.public_where(), *where)
@@ -86,6 +93,28 @@ def public_frame(
     return frame.to_crs(target) if target.to_epsg() != STORAGE_SRID else frame
 
 
+def reference_codes(layer: Layer) -> dict[str, ColumnElement[Any]]:
+    """``<name>_code`` for each public ``<name>_id`` that refers to a row with a code: that
+    code, when the row is public (a lot's project may not be)."""
+    from layers.registry import default_registry
+
+    layers = {other.table.name: other for other in default_registry().values()}
+    codes = {}
+    for name in layer.public_properties:
+        for key in layer.table.c[name].foreign_keys:
+            table_name, column_name = key.target_fullname.split(".")
+            referred = layers[table_name].table if table_name in layers else None
+            if referred is None or column_name != "id" or "code" not in referred.c:
+                continue
+            other = referred.alias(f"referred_{name}")
+            public = layers[referred.name].public_filter
+            lookup = select(other.c.code).where(other.c.id == layer.table.c[name])
+            if public is not None:
+                lookup = lookup.where(public(other))
+            codes[name.removesuffix("_id") + "_code"] = lookup.scalar_subquery()
+    return codes
+
+
 def shapefile_names(layer: Layer) -> dict[str, str]:
     """Column -> its Shapefile field name (at most 10 characters, unique)."""
     candidates: dict[str, list[str]] = {}
@@ -95,7 +124,7 @@ def shapefile_names(layer: Layer) -> dict[str, str]:
         candidates = {k: [v] if isinstance(v, str) else list(v) for k, v in fields.items()}
     names: dict[str, str] = {}
     taken: set[str] = set()
-    for column in ("fid", *layer.public_properties):
+    for column in ("fid", *layer.public_properties, *reference_codes(layer)):
         short = (
             next((c for c in candidates.get(column, []) if len(c) <= SHAPEFILE_LIMIT), None)
             or column[:SHAPEFILE_LIMIT]

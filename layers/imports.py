@@ -647,7 +647,9 @@ def _text_samples(batch: list[dict], names: Iterable[str]) -> list[bytes]:
 def _prepare_geometries(
     batch: list[dict], from_crs: str | None, drawing: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A batch's geometries in the storage CRS, and their validity, computed at once."""
+    """A batch's geometries in the storage CRS, rings in one orientation (exteriors
+    anticlockwise, as GeoJSON has them: a Shapefile's clockwise rings would otherwise
+    make the same parcel a different geometry), and their validity, computed at once."""
     geometries = np.array([record["geometry"] for record in batch], dtype=object)
     if drawing:
         # A polyline drawn back to its start without the "closed" flag is a shape too.
@@ -658,6 +660,7 @@ def _prepare_geometries(
     polygonal = np.isin(shapely.get_type_id(geometries), (3, 6))
     if from_crs is not None and polygonal.any():
         geometries[polygonal] = transform_geometry(geometries[polygonal], from_crs, STORAGE_SRID)
+    geometries[polygonal] = shapely.orient_polygons(geometries[polygonal])
     valid = np.zeros(len(geometries), dtype=bool)
     valid[polygonal] = shapely.is_valid(geometries[polygonal])
     return geometries, valid
@@ -901,7 +904,8 @@ def _set_checks(conn: Connection, target: Target, s: Table) -> list[Finding]:
         message = "outside the service area"
         findings.append(Finding("OUTSIDE_AREA", fid, message, key_value, _point(where)))
     for ref in target.references:
-        findings.extend(_unknown_references(conn, target, s, ref))
+        if ref.code in s.c:  # given by the file or a constant
+            findings.extend(_unknown_references(conn, target, s, ref))
     if target.within is not None:
         findings.extend(_outside_project(conn, target, s, target.within))
     if target.coverage:

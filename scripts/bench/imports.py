@@ -166,8 +166,9 @@ def main() -> None:
         "- **landplan import**: the CLI as staff run it, into `parcels` of a copy of the "
         "benchmark database with no parcels: field mapping, every validation rule (geometry "
         "validity, duplicates, unknown codes, unit codes, service area, overlaps within the "
-        "file and with stored parcels, legal vs measured area), then the upsert through the "
-        "table's constraints and triggers, in one transaction.",
+        "file and with stored parcels, gaps per map sheet, slivers, legal vs measured area), "
+        "then the upsert through the table's constraints and triggers, in one transaction; "
+        "every finding written to report.json and problems.geojson.",
         "- Wall time and peak resident memory of each process (`wait4`), one run each.",
         "",
         "| | wall s | peak MiB | rows |",

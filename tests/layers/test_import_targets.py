@@ -16,12 +16,14 @@ import pytest
 import shapely
 from sqlalchemy import Engine, create_engine, delete, select
 
+from layers import exports
 from layers.admin_units import AdminUnit
 from layers.auction_lots import AuctionLot
 from layers.development_areas import DevelopmentArea
 from layers.imports import ImportStopped, run_import
 from layers.plan_zones import PlanZone
 from layers.planning_projects import PlanningProject
+from layers.registry import default_registry
 from tests.layers.importfiles import ORIGIN
 
 PROJECTS, ZONES = PlanningProject.__table__, PlanZone.__table__
@@ -249,3 +251,67 @@ def test_a_mapping_file_adds_words_for_values(engine, tmp_path):
     mapping.write_text("values:\n  kind: ward\n")
     with pytest.raises(ImportStopped, match="'file word: value'"):
         run_import(engine, path, "admin_units", mapping=mapping)
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "shp"])
+def test_every_layer_exports_and_imports_back_unchanged(engine, tmp_path, fmt):
+    run_import(engine, write(projects(), tmp_path / "doan.gpkg"), "planning_projects")
+    with engine.begin() as conn:  # zones and lots of a public plan are public
+        conn.execute(PROJECTS.update().where(PROJECTS.c.code == "QHPK-HG").values(published=True))
+    run_import(engine, write(zones(), tmp_path / "o.geojson"), "plan_zones")
+    area = gpd.GeoDataFrame(
+        {"MaKhu": ["KPT-01"], "TenKhu": ["Khu Đề Thám"], "TrangThai": ["published"]},
+        geometry=[shapely.box(X, Y, X + 600, Y + 400)],
+        crs="EPSG:9210",
+    )
+    run_import(engine, write(area, tmp_path / "khu.geojson"), "development_areas")
+    lot = gpd.GeoDataFrame(
+        {
+            "MaLo": ["LK-01"],
+            "MaDoAn": ["QHPK-HG"],
+            "MaKhu": ["KPT-01"],
+            "LoaiDat": ["ODT"],
+            "DienTich": [1000.0],
+            "GiaKhoiDiem": [5_000_000_000],
+            "TrangThai": ["planned"],
+        },
+        geometry=[shapely.box(X, Y, X + 40, Y + 25)],
+        crs="EPSG:9210",
+    )
+    run_import(engine, write(lot, tmp_path / "lo.geojson"), "auction_lots")
+    run_import(engine, write(units(), tmp_path / "dvhc.gpkg"), "admin_units")
+    registry = default_registry()
+    expected = {"planning_projects": 1, "plan_zones": 2, "development_areas": 1}
+    expected |= {"auction_lots": 1, "admin_units": 4}  # with the import database's own
+    for layer, count in expected.items():
+        with engine.connect() as conn:
+            frame = exports.public_frame(conn, registry[layer])
+        [path] = [
+            p
+            for p in exports.write(frame, registry[layer], tmp_path / fmt / layer, fmt)
+            if p.suffix == f".{fmt}"
+        ]
+        report = run_import(engine, path, layer)
+        assert report.refused is False, (layer, report.as_dict()["findings"])
+        assert (report.inserted, report.updated, report.unchanged) == (0, 0, count), layer
+
+
+def test_an_export_names_only_public_rows_by_code(engine, tmp_path):
+    run_import(engine, write(projects(), tmp_path / "doan.gpkg"), "planning_projects")
+    lots = gpd.GeoDataFrame(
+        {
+            "MaLo": ["LK-01"],
+            "MaDoAn": ["QHCT-DT"],  # a plan in preparation: not public
+            "LoaiDat": ["ODT"],
+            "DienTich": [1000.0],
+            "GiaKhoiDiem": [5_000_000_000],
+            "TrangThai": ["planned"],
+        },
+        geometry=[shapely.box(X + 700, Y, X + 740, Y + 25)],
+        crs="EPSG:9210",
+    )
+    assert run_import(engine, write(lots, tmp_path / "lo.geojson"), "auction_lots").written
+    with engine.connect() as conn:
+        frame = exports.public_frame(conn, default_registry()["auction_lots"])
+    assert frame["project_id"].notna().all()
+    assert frame["project_code"].isna().all()
