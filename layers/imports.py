@@ -25,7 +25,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
 from itertools import islice
@@ -523,6 +523,10 @@ def run_import(
             known = ", ".join(vn_encoding.ENCODINGS)
             raise ImportStopped(f"unknown encoding {encoding!r}; use {known}") from None
     source = open_source(path, source_layer)
+    if encoding is not None and source.declared_encoding:
+        # Told the encoding: the staff member has seen the text, the file's .cpg may lie
+        # (famis writes UTF-8 over TCVN3 bytes). Read the bytes and decode them as told.
+        source = replace(source, declared_encoding=False)
     source_crs = _source_crs(engine, source, crs)
     field_map = load_mapping(target, mapping, _exported_names(source.path))
     constants = field_map.constants

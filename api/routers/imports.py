@@ -67,6 +67,10 @@ def router(settings: Settings) -> APIRouter:
         source_layer: Annotated[str | None, Form()] = None,
         crs: Annotated[str | None, Form()] = None,
         encoding: Annotated[str | None, Form()] = None,
+        mapping: Annotated[
+            UploadFile | None,
+            File(description="A mapping YAML file (fields, constants, values), as --mapping"),
+        ] = None,
         fix: Annotated[bool, Form()] = False,
         dry_run: Annotated[bool, Form()] = False,
     ) -> Response:
@@ -75,7 +79,12 @@ def router(settings: Settings) -> APIRouter:
         if layer not in TARGETS:
             raise BadRequest("layer", f"not importable; importable: {', '.join(TARGETS)}")
         with tempfile.TemporaryDirectory(prefix="landplan-import-") as tmp:
-            main = _save(files, Path(tmp))
+            main = _save(files, Path(tmp) / "data")
+            mapping_path = None
+            if mapping is not None:
+                mapping_path = Path(tmp) / "mapping.yaml"
+                with mapping_path.open("wb") as out:
+                    shutil.copyfileobj(mapping.file, out)
             engine = _engine(request)
             try:
                 report = await run_in_threadpool(
@@ -86,6 +95,7 @@ def router(settings: Settings) -> APIRouter:
                     source_layer=source_layer,
                     crs=crs,
                     encoding=encoding,
+                    mapping=mapping_path,
                     fix=fix,
                     dry_run=dry_run,
                 )
@@ -108,6 +118,7 @@ def router(settings: Settings) -> APIRouter:
 
 def _save(files: list[UploadFile], directory: Path) -> Path:
     """Save the uploaded parts; the one to open (.zip, .shp, .gpkg, …)."""
+    directory.mkdir()
     saved = []
     for upload in files:
         name = Path(upload.filename or "upload").name  # never a path from the client

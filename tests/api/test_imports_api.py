@@ -87,6 +87,32 @@ def test_refused_upload_is_422_with_the_report(db, staff_api, tmp_path):
     assert rules == ["LANDUSE_UNKNOWN"] and count(db) == 0
 
 
+def test_a_mapping_file_goes_with_the_upload(db, staff_api, tmp_path):
+    frame = parcels(3).rename(columns={"SoThuTuThua": "STT"})  # a name no mapping knows
+    archive = zipped(tmp_path, "utf-8", frame)
+    upload = {"files": ("thua.zip", archive.read_bytes())}
+    without = httpx.post(f"{staff_api}/imports", files=upload, data={"layer": "parcels"})
+    assert without.status_code == 400 and "no field for parcel_number" in without.json()["detail"]
+    mapping = b"fields:\n  parcel_number: STT\nconstants:\n  source: 'Do dac 2024'\n"
+    response = httpx.post(
+        f"{staff_api}/imports",
+        files={**upload, "mapping": ("map.yaml", mapping, "application/yaml")},
+        data={"layer": "parcels"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["mapping"]["parcel_number"] == "STT"
+    with db.connect() as conn:
+        sources = conn.execute(select(Parcel.__table__.c.source).distinct()).scalars().all()
+    assert sources == ["Do dac 2024"] and count(db) == 3
+    bad = httpx.post(
+        f"{staff_api}/imports",
+        files={**upload, "mapping": ("map.yaml", b"fields: [oops]\n")},
+        data={"layer": "parcels"},
+    )
+    assert bad.status_code == 400 and "'column: value' lines" in bad.json()["detail"]
+
+
 def test_a_bad_file_is_a_400_naming_the_problem(db, staff_api):
     response = httpx.post(
         f"{staff_api}/imports",

@@ -72,6 +72,16 @@ def test_the_encoding_can_be_given(db, tmp_path):
         )
 
 
+def test_a_given_encoding_overrides_a_wrong_cpg(db, tmp_path):
+    path = write_shapefile(parcels(), tmp_path / "thua.shp", "tcvn3")
+    path.with_suffix(".cpg").write_text("UTF-8")  # but the bytes are TCVN3
+    report = run_import(db, path, "parcels", encoding="tcvn3")
+    assert report.encoding == "tcvn3"
+    with db.connect() as conn:
+        stored = conn.execute(select(PARCELS.c.address).order_by(PARCELS.c.parcel_number))
+        assert stored.scalars().all() == [ADDRESSES[i % len(ADDRESSES)] for i in range(6)]
+
+
 def test_an_unknown_encoding_stops_the_import(db, tmp_path):
     path = write_shapefile(parcels(), tmp_path / "thua.shp", "vni")
     with pytest.raises(ImportStopped, match=r"unknown encoding 'vnn'.*tcvn3"):
