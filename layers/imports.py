@@ -667,6 +667,12 @@ def _prepare_geometries(
     geometries[polygonal] = shapely.orient_polygons(geometries[polygonal])
     valid = np.zeros(len(geometries), dtype=bool)
     valid[polygonal] = shapely.is_valid(geometries[polygonal])
+    # The layers hold multipolygons: each polygon becomes one, all at once (one at a time
+    # this took most of a million-parcel import's Python time).
+    single = valid & (shapely.get_type_id(geometries) == 3)
+    if single.any():
+        parts = geometries[single]
+        geometries[single] = shapely.multipolygons(parts, indices=np.arange(len(parts)))
     return geometries, valid
 
 
