@@ -250,7 +250,15 @@ class Finding:
     fid: int | None
     message: str
     key: dict[str, Any] | None = None
-    location: BaseGeometry | None = None
+    #: where: a geometry, or its WKB as the database gave it (turned into a geometry only
+    #: when asked: most findings of a big file are only counted and written out)
+    where: BaseGeometry | bytes | None = None
+
+    @property
+    def location(self) -> BaseGeometry | None:
+        if isinstance(self.where, bytes):
+            self.where = shapely.from_wkb(self.where)
+        return self.where
 
     @property
     def severity(self) -> str:
@@ -389,10 +397,13 @@ class Report:
         return {"type": "FeatureCollection", "features": list(self._problem_features())}
 
     def _problem_features(self, chunk: int = 10_000) -> Iterator[dict[str, Any]]:
-        located = (f for f in self.findings if f.location is not None)
+        located = (f for f in self.findings if f.where is not None)
         while batch := list(islice(located, chunk)):
             # one transformation for each chunk of them
-            points = np.array([f.location for f in batch], dtype=object)
+            points = np.array([f.where for f in batch], dtype=object)
+            wkb = np.array([isinstance(w, bytes) for w in points], dtype=bool)
+            if wkb.any():
+                points[wkb] = shapely.from_wkb(points[wkb])
             points = transform_geometry(points, STORAGE_SRID, WGS84)
             for f, geom in zip(batch, points, strict=True):
                 yield {
@@ -1233,8 +1244,8 @@ def _stream(conn: Connection, query: Select) -> Iterator[Row]:
     yield from conn.execute(query, execution_options={"yield_per": 10_000})
 
 
-def _point(wkb: bytes | memoryview) -> BaseGeometry:
-    return shapely.from_wkb(bytes(wkb))
+def _point(wkb: bytes | memoryview) -> bytes:
+    return bytes(wkb)
 
 
 def _as_list(value: Any) -> list[str]:
