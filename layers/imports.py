@@ -21,6 +21,7 @@ import math
 import pickle
 import re
 import tempfile
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -338,6 +339,14 @@ class Report:
     unchanged: int = 0
     written: bool = False
     findings: Findings = field(default_factory=Findings)
+    #: wall seconds of each phase: read (and convert, copy), check, write (and commit)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def lap(self, phase: str, since: float) -> float:
+        """Record ``phase`` as ending now; now, for the next phase."""
+        now = time.perf_counter()
+        self.seconds[phase] = round(now - since, 3)
+        return now
 
     @property
     def errors(self) -> list[Finding]:
@@ -367,6 +376,7 @@ class Report:
                 "warnings": len(self.findings) - errors,
                 "by_rule": dict(sorted(self.findings.by_rule.items())),
             },
+            "seconds": self.seconds,
         }
 
     def as_dict(self, limit: int | None = None) -> dict[str, Any]:
@@ -559,6 +569,7 @@ def run_import(
     )
     present = [c for c in target.columns if c in resolved or c in constants]
     staging = _staging_table(target, present)
+    clock = time.perf_counter()
     with engine.connect() as conn, conn.begin() as transaction:
         staging.create(conn)
         same_crs = crs_from_user_input(source_crs).to_epsg() == STORAGE_SRID
@@ -600,7 +611,9 @@ def run_import(
             report.read += len(batch)
             if progress:
                 progress(report.read, source.count)
+        clock = report.lap("read", clock)
         report.findings.extend(_set_checks(conn, target, staging))
+        clock = report.lap("check", clock)
         if not report.refused:
             try:
                 with conn.begin_nested():
@@ -616,6 +629,7 @@ def run_import(
         else:
             transaction.commit()
             report.written = True
+    report.lap("write", clock)
     return report
 
 

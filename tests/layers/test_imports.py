@@ -535,6 +535,7 @@ def test_findings_beyond_those_kept_in_memory_are_reported_whole(db, tmp_path, m
     report.write(tmp_path)
     written = json.loads((tmp_path / "report.json").read_text())
     assert written["counts"]["by_rule"] == {"AREA_MISMATCH": 6}
+    assert set(written["seconds"]) == {"read", "check", "write"}
     assert [f["feature"] for f in written["findings"]] == [f.fid for f in report.findings]
     problems = json.loads((tmp_path / "problems.geojson").read_text())
     assert len(problems["features"]) == 6
