@@ -5,7 +5,8 @@ The file is read in batches (:mod:`gis.sources`); each record is mapped to the l
 columns (:mod:`layers.mappings`), its text decoded (:mod:`gis.encoding`), its geometry
 taken to the storage CRS. Rows that convert go to a temporary table by COPY, where the
 checks that need the whole file or the database run as set-based SQL (duplicates,
-unknown codes, overlaps, the service area). Only when no finding is an error are the rows
+unknown codes and references, the service area, zones within their project, overlaps
+and gaps of each map sheet). Only when no finding is an error are the rows
 upserted by natural key, so importing the same file twice changes nothing. ``dry_run``
 does everything but the upsert's commit.
 
