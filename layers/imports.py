@@ -17,7 +17,6 @@ the file and its key, and where it is, for the report and its GeoJSON of problem
 from __future__ import annotations
 
 import csv
-import json
 import math
 import pickle
 import re
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import shapely
 import yaml
 from geoalchemy2 import Geometry
@@ -295,7 +295,11 @@ class Findings:
             return
         if self._spill is None:
             self._spill = tempfile.NamedTemporaryFile(prefix="landplan-findings-")
-        pickle.dump(finding, self._spill, protocol=pickle.HIGHEST_PROTOCOL)
+        where = finding.where
+        if where is not None and not isinstance(where, bytes):
+            where = shapely.to_wkb(where)
+        state = (finding.rule, finding.fid, finding.message, finding.key, where)
+        pickle.dump(state, self._spill, protocol=pickle.HIGHEST_PROTOCOL)
 
     def extend(self, findings: Iterable[Finding]) -> None:
         for finding in findings:
@@ -312,7 +316,7 @@ class Findings:
         with open(self._spill.name, "rb") as spilled:  # its own offset: appends go on
             while True:
                 try:
-                    yield pickle.load(spilled)
+                    yield Finding(*pickle.load(spilled))
                 except EOFError:
                     return
 
@@ -385,43 +389,52 @@ class Report:
         counts say how many there are)."""
         return self.summary() | {"findings": [f.as_dict() for f in islice(self.findings, limit)]}
 
-    def write(self, directory: Path) -> None:
+    def write(self, directory: Path, chunk: int = 10_000) -> None:
         """``report.json`` and ``problems.geojson`` (the located findings, WGS 84) in
-        ``directory``, written as the findings are read back: memory stays bounded."""
-        with (directory / "report.json").open("w", encoding="utf-8") as out:
-            head = json.dumps(self.summary(), ensure_ascii=False, indent=2, default=str)
-            out.write(head[:-2] + ',\n  "findings": [')
-            for i, finding in enumerate(self.findings):
-                item = json.dumps(finding.as_dict(), ensure_ascii=False, default=str)
-                out.write(("\n    " if i == 0 else ",\n    ") + item)
-            out.write("\n  ]\n}\n")
-        with (directory / "problems.geojson").open("w", encoding="utf-8") as out:
-            out.write('{"type": "FeatureCollection", "features": [')
-            first = True
-            for feature in self._problem_features():
-                out.write(("\n" if first else ",\n") + json.dumps(feature, ensure_ascii=False))
-                first = False
-            out.write("\n]}\n")
+        ``directory``, in one pass over the findings, a chunk at a time: memory stays
+        bounded however many there are."""
+        paths = directory / "report.json", directory / "problems.geojson"
+        with paths[0].open("wb") as report, paths[1].open("wb") as problems:
+            head = orjson.dumps(self.summary(), option=orjson.OPT_INDENT_2, default=str)
+            report.write(head[:-2] + b',\n  "findings": [')
+            problems.write(b'{"type": "FeatureCollection", "features": [')
+            listed = located = 0
+            findings = iter(self.findings)
+            while batch := list(islice(findings, chunk)):
+                items = [orjson.dumps(f.as_dict(), default=str) for f in batch]
+                report.write((b"," if listed else b"") + b"\n    " + b",\n    ".join(items))
+                listed += len(items)
+                features = _features([f for f in batch if f.where is not None])
+                if features:
+                    problems.write((b"," if located else b"") + b"\n" + b",\n".join(features))
+                    located += len(features)
+            report.write(b"\n  ]\n}\n")
+            problems.write(b"\n]}\n")
 
     def problems_geojson(self) -> dict[str, Any]:
         """The located findings as a GeoJSON FeatureCollection in WGS 84."""
-        return {"type": "FeatureCollection", "features": list(self._problem_features())}
+        located = [f for f in self.findings if f.where is not None]
+        features = [orjson.loads(feature) for feature in _features(located)]
+        return {"type": "FeatureCollection", "features": features}
 
-    def _problem_features(self, chunk: int = 10_000) -> Iterator[dict[str, Any]]:
-        located = (f for f in self.findings if f.where is not None)
-        while batch := list(islice(located, chunk)):
-            # one transformation for each chunk of them
-            points = np.array([f.where for f in batch], dtype=object)
-            wkb = np.array([isinstance(w, bytes) for w in points], dtype=bool)
-            if wkb.any():
-                points[wkb] = shapely.from_wkb(points[wkb])
-            points = transform_geometry(points, STORAGE_SRID, WGS84)
-            for f, geom in zip(batch, points, strict=True):
-                yield {
-                    "type": "Feature",
-                    "geometry": shapely.geometry.mapping(geom),
-                    "properties": f.as_dict() | {"key": f.key and str(f.key)},
-                }
+
+def _features(located: list[Finding]) -> list[bytes]:
+    """GeoJSON features (encoded) of findings with a location, transformed at once."""
+    if not located:
+        return []
+    where = np.array([f.where for f in located], dtype=object)
+    wkb = np.array([isinstance(w, bytes) for w in where], dtype=bool)
+    if wkb.any():
+        where[wkb] = shapely.from_wkb(where[wkb])
+    geometries = shapely.to_geojson(transform_geometry(where, STORAGE_SRID, WGS84))
+    return [
+        b'{"type": "Feature", "geometry": '
+        + geometry.encode()
+        + b', "properties": '
+        + orjson.dumps(f.as_dict() | {"key": f.key and str(f.key)}, default=str)
+        + b"}"
+        for f, geometry in zip(located, geometries, strict=True)
+    ]
 
 
 @dataclass(frozen=True)
@@ -613,7 +626,7 @@ def run_import(
             if progress:
                 progress(report.read, source.count)
         clock = report.lap("read", clock)
-        report.findings.extend(_set_checks(conn, target, staging))
+        _set_checks(conn, target, staging, report.findings)
         clock = report.lap("check", clock)
         if not report.refused:
             try:
@@ -897,11 +910,12 @@ def _point_on(geom):
     return func.ST_AsBinary(func.ST_PointOnSurface(geom))
 
 
-def _set_checks(conn: Connection, target: Target, s: Table) -> list[Finding]:
+def _set_checks(conn: Connection, target: Target, s: Table, findings: Findings) -> None:
+    """Run the set-based rules, adding what they find to ``findings`` as they go (a
+    rule may find something on every other feature)."""
     # The checks join the staging table with itself and the layer: index it first.
     Index(f"{STAGING}_geom", s.c.geom, postgresql_using="gist").create(conn)
     conn.execute(text("ANALYZE " + STAGING))
-    findings: list[Finding] = []
     key = _key_object(s, target.key)
     duplicates = (
         select(func.array_agg(aggregate_order_by(s.c.fid, s.c.fid)), key)
@@ -963,7 +977,6 @@ def _set_checks(conn: Connection, target: Target, s: Table) -> list[Finding]:
         for fid, key_value, legal_m2, geom_m2, where in _stream(conn, mismatched):
             message = f"legal area {float(legal_m2):.1f} m², geometry {geom_m2:.1f} m²"
             findings.append(Finding("AREA_MISMATCH", fid, message, key_value, _point(where)))
-    return findings
 
 
 def _unknown_references(
