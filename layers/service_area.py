@@ -45,7 +45,7 @@ def replace(conn: Connection, geom: BaseGeometry, name: str) -> None:
     for layer in default_registry().values():
         table = layer.table
         count = conn.execute(
-            select(func.count()).where(~func.ST_CoveredBy(table.c.geom, area))
+            select(func.count()).where(~func.ST_Covers(area, table.c.geom))
         ).scalar_one()
         if count:
             outside.append(f"{count} in {table.name}")
