@@ -543,11 +543,13 @@ def run_import(
     fix: bool = False,
     dry_run: bool = False,
     batch_size: int = 50_000,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> Report:
     """Validate ``path`` for ``layer`` and, when nothing is an error and not ``dry_run``,
-    upsert it in one transaction. Raises :class:`ImportStopped` or
-    :class:`gis.sources.SourceError` when it cannot start or the file cannot be read."""
+    upsert it in one transaction. ``progress(phase, features read, features in the file)``
+    is told of each batch read and of the start of the checks and of the write. Raises
+    :class:`ImportStopped` or :class:`gis.sources.SourceError` when it cannot start or
+    the file cannot be read."""
     target = TARGETS.get(layer)
     if target is None:
         raise ImportStopped(f"unknown layer {layer!r}; importable: {', '.join(TARGETS)}")
@@ -624,11 +626,15 @@ def run_import(
             _copy(conn, staging, rows)
             report.read += len(batch)
             if progress:
-                progress(report.read, source.count)
+                progress("read", report.read, source.count)
         clock = report.lap("read", clock)
+        if progress:
+            progress("check", report.read, None)
         _set_checks(conn, target, staging, report.findings)
         clock = report.lap("check", clock)
         if not report.refused:
+            if progress:
+                progress("write", report.read, None)
             try:
                 with conn.begin_nested():
                     counts = _upsert(conn, target, staging)

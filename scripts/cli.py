@@ -218,9 +218,16 @@ def import_file(
     try:
         with Progress(transient=True) as bar:
             task = bar.add_task(f"Reading {path.name}", total=None)
+            phases = {
+                "read": f"Reading {path.name}",
+                "check": "Checking the rules",
+                "write": "Writing",
+            }
 
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total or None)
+            def progress(phase: str, done: int, total: int | None) -> None:
+                # reading counts features; checking and writing are single statements
+                # of unknown length: the bar pulses
+                bar.update(task, description=phases[phase], completed=done, total=total)
 
             report = run_import(
                 engine,

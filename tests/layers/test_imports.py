@@ -115,6 +115,19 @@ def test_a_changed_file_updates_by_natural_key(db, tmp_path):
     assert after[1][2] == "Sông Hiến" and after[1][0] == ids[1]  # same row, updated
 
 
+def test_progress_is_told_of_each_batch_and_phase(db, tmp_path):
+    calls = []
+    path = write_shapefile(parcels(7), tmp_path / "t.shp")
+    run_import(db, path, "parcels", batch_size=3, progress=lambda *call: calls.append(call))
+    assert calls == [
+        ("read", 3, 7),
+        ("read", 6, 7),
+        ("read", 7, 7),
+        ("check", 7, None),
+        ("write", 7, None),
+    ]
+
+
 def test_dry_run_writes_nothing(db, tmp_path):
     report = run_import(db, write_shapefile(parcels(), tmp_path / "t.shp"), "parcels", dry_run=True)
     assert report.inserted == 6 and not report.written
