@@ -23,12 +23,12 @@ import csv
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import yaml
 from shapely.geometry import box
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, ScalarSelect, Table, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gis.crs import WGS84, crs_from_user_input
@@ -93,7 +93,7 @@ def public_frame(
     return frame.to_crs(target) if target.to_epsg() != STORAGE_SRID else frame
 
 
-def reference_codes(layer: Layer) -> dict[str, ColumnElement[Any]]:
+def reference_codes(layer: Layer) -> dict[str, ScalarSelect[Any]]:
     """``<name>_code`` for each public ``<name>_id`` that refers to a row with a code: that
     code, when the row is public (a lot's project may not be)."""
     from layers.registry import default_registry
@@ -109,8 +109,8 @@ def reference_codes(layer: Layer) -> dict[str, ColumnElement[Any]]:
             other = referred.alias(f"referred_{name}")
             public = layers[referred.name].public_filter
             lookup = select(other.c.code).where(other.c.id == layer.table.c[name])
-            if public is not None:
-                lookup = lookup.where(public(other))
+            if public is not None:  # the filter reads columns, which an alias has too
+                lookup = lookup.where(public(cast(Table, other)))
             codes[name.removesuffix("_id") + "_code"] = lookup.scalar_subquery()
     return codes
 

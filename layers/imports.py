@@ -43,6 +43,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
     BigInteger,
     Column,
+    ColumnElement,
     Connection,
     Date,
     Engine,
@@ -990,7 +991,7 @@ def _unknown_references(
     conn: Connection, target: Target, s: Table, ref: Reference
 ) -> list[Finding]:
     code = s.c[ref.code]
-    named = exists().where(ref.table.c[ref.by] == code)
+    named: ColumnElement[bool] = exists().where(ref.table.c[ref.by] == code)
     if ref.table is target.table:  # a unit may be merged into one the same file brings
         other = s.alias("other")
         named = named | exists().where(other.c[ref.by] == code)
@@ -1203,7 +1204,7 @@ def _upsert(conn: Connection, target: Target, s: Table) -> tuple[int, int, int]:
     total = conn.execute(select(func.count()).select_from(s)).scalar_one()
     with _spatial_indexes_rebuilt(conn, table, total):
         if later:  # which rows the upsert wrote, so the links do not count them again
-            written = dict(conn.execute(statement).tuples().all())
+            written: dict[int, bool] = dict(conn.execute(statement).tuples().all())
         else:  # counted by the database: a million ids need not come back
             rows_written = statement.cte("written")
             counted = select(func.count().filter(rows_written.c.inserted), func.count())
