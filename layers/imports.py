@@ -1204,7 +1204,7 @@ def _upsert(conn: Connection, target: Target, s: Table) -> tuple[int, int, int]:
     total = conn.execute(select(func.count()).select_from(s)).scalar_one()
     with _spatial_indexes_rebuilt(conn, table, total):
         if later:  # which rows the upsert wrote, so the links do not count them again
-            written: dict[int, bool] = dict(conn.execute(statement).tuples().all())
+            written: dict[int, bool] = dict(conn.execute(statement).all())
         else:  # counted by the database: a million ids need not come back
             rows_written = statement.cte("written")
             counted = select(func.count().filter(rows_written.c.inserted), func.count())

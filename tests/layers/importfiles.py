@@ -7,6 +7,7 @@ field names of the cadastral database standard and Vietnamese addresses.
 from __future__ import annotations
 
 import subprocess
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -48,14 +49,21 @@ def parcels(count: int = 6) -> gpd.GeoDataFrame:
 
 
 def write_shapefile(frame: gpd.GeoDataFrame, path: Path, encoding: str = "utf-8") -> Path:
-    """A Shapefile whose .dbf text is in ``encoding`` (utf-8, cp1258, tcvn3 or vni)."""
+    """A Shapefile whose .dbf text is in ``encoding`` (utf-8, cp1258, tcvn3 or vni).
+
+    The standard's field names longer than 10 characters are cut as surveyors' software
+    cuts them (SoHieuToBanDo -> SoHieuToBa): that is what the import must read, so GDAL's
+    warnings about it are expected here, not news."""
     frame = frame.copy()
-    if encoding != "utf-8":
-        frame["DiaChi"] = [legacy(text, encoding).decode("latin-1") for text in frame["DiaChi"]]
-        frame.to_file(path, driver="ESRI Shapefile", encoding="ISO-8859-1")
-        path.with_suffix(".cpg").unlink(missing_ok=True)  # legacy files carry none
-    else:
-        frame.to_file(path, driver="ESRI Shapefile", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Column names longer than 10 characters")
+        warnings.filterwarnings("ignore", "Normalized/laundered field name")
+        if encoding != "utf-8":
+            frame["DiaChi"] = [legacy(text, encoding).decode("latin-1") for text in frame["DiaChi"]]
+            frame.to_file(path, driver="ESRI Shapefile", encoding="ISO-8859-1")
+            path.with_suffix(".cpg").unlink(missing_ok=True)  # legacy files carry none
+        else:
+            frame.to_file(path, driver="ESRI Shapefile", encoding="utf-8")
     return path
 
 
