@@ -31,7 +31,7 @@ from datetime import date, datetime
 from functools import cached_property
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -586,6 +586,7 @@ def run_import(
     )
     present = [c for c in target.columns if c in resolved or c in constants]
     staging = _staging_table(target, present)
+    fields = _fields(target, resolved, field_map)
     clock = time.perf_counter()
     with engine.connect() as conn, conn.begin() as transaction:
         staging.create(conn)
@@ -607,8 +608,7 @@ def run_import(
                     geometry,
                     bool(is_valid),
                     target,
-                    resolved,
-                    field_map,
+                    fields,
                     decode_as,
                     fix,
                     source.drawing,
@@ -727,8 +727,7 @@ def _convert(
     geometry: BaseGeometry | None,
     is_valid: bool,
     target: Target,
-    resolved: dict[str, str],
-    mapping: Mapping,
+    fields: list[Field],
     decode_as: str | None,
     fix: bool,
     drawing: bool = False,
@@ -741,34 +740,25 @@ def _convert(
         return {"fid": fid, "geom": None, "_findings": [skipped], "_ok": False}
     findings: list[Finding] = []
     row: dict[str, Any] = {"fid": fid}
-    for column_name, column in target.columns.items():
-        if column_name in resolved:
-            value = record.get(resolved[column_name])
-        elif column_name in mapping.constants:
-            value = mapping.constants[column_name]
-        else:
-            continue
-        if isinstance(value, str):
-            if decode_as:
-                value = vn_encoding.fix(value, decode_as)
-            value = unicodedata.normalize("NFC", value).strip() or None
-        words = mapping.values.get(column_name)
+    for name, source, value, words, coerce in fields:
+        if source is not None:
+            value = record.get(source)
+            if isinstance(value, str):
+                if decode_as:
+                    value = vn_encoding.fix(value, decode_as)
+                value = unicodedata.normalize("NFC", value).strip() or None
         if words and value is not None:
             value = words.get(_word(str(value)), value)
         try:
-            row[column_name] = _coerce(value, column)
+            row[name] = coerce(value)
         except OutOfRange as exc:
-            findings.append(Finding("FIELD_TYPE", fid, f"{column_name} = {value!r}: {exc}"))
-            row[column_name] = None
+            findings.append(Finding("FIELD_TYPE", fid, f"{name} = {value!r}: {exc}"))
+            row[name] = None
         except (TypeError, ValueError, OverflowError):
-            findings.append(
-                Finding(
-                    "FIELD_TYPE",
-                    fid,
-                    f"{column_name} = {value!r} is not a {_type_name(column)}",
-                )
-            )
-            row[column_name] = None
+            column = target.columns[name]
+            message = f"{name} = {value!r} is not a {_type_name(column)}"
+            findings.append(Finding("FIELD_TYPE", fid, message))
+            row[name] = None
     key = {k: row.get(k) for k in target.key}
     for name in target.required:
         if row.get(name) is None and not any(f.rule == "FIELD_TYPE" for f in findings):
@@ -804,53 +794,105 @@ class OutOfRange(ValueError):
     """A value of the right kind that the column's type cannot hold (too long, too big)."""
 
 
+class Field(NamedTuple):
+    """How one column of a row is filled, worked out once per import."""
+
+    name: str
+    source: str | None  # the file's field, or None for a constant
+    constant: Any
+    words: dict[str, Any] | None  # the file's words for the schema's values
+    coerce: Callable[[Any], Any]
+
+
+def _fields(target: Target, resolved: dict[str, str], mapping: Mapping) -> list[Field]:
+    """The columns a file fills, from its fields or the mapping's constants (which are
+    text of the mapping file: never decoded as the file's legacy text is)."""
+    return [
+        Field(
+            name,
+            resolved.get(name),
+            None if name in resolved else mapping.constants[name],
+            mapping.values.get(name),
+            _coercer(column),
+        )
+        for name, column in target.columns.items()
+        if name in resolved or name in mapping.constants
+    ]
+
+
 def _integer_range(kind: Integer) -> tuple[int, int]:
     """The range of PostgreSQL ``smallint``, ``integer`` or ``bigint``."""
     bits = 64 if isinstance(kind, BigInteger) else 16 if isinstance(kind, SmallInteger) else 32
     return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
 
-def _coerce(value: Any, column: Column) -> Any:
-    """``value`` as the column's type holds it, or ValueError: every bound of the type is
-    checked here, so no row can fail on its way into the staging table."""
-    if value is None:
-        return None
+def _coercer(column: Column) -> Callable[[Any], Any]:
+    """A function giving a value as the column's type holds it, or raising ValueError:
+    every bound of the type is checked, so no row can fail on its way into the staging
+    table. Chosen once per column, as it runs for every value of the file."""
     kind = column.type
     if isinstance(kind, Integer):
-        number = float(str(value).replace(",", ".")) if not isinstance(value, int) else value
-        if number != int(number):
-            raise ValueError(value)
         low, high = _integer_range(kind)
-        if not low <= int(number) <= high:
-            raise OutOfRange("too large for a whole-number field")
-        return int(number)
+
+        def whole(value: Any) -> int | None:
+            if value is None:
+                return None
+            number = value if isinstance(value, int) else float(str(value).replace(",", "."))
+            if number != int(number):
+                raise ValueError(value)
+            if not low <= int(number) <= high:
+                raise OutOfRange("too large for a whole-number field")
+            return int(number)
+
+        return whole
     if isinstance(kind, Float | Numeric):
-        number = float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
-        if not math.isfinite(number):
-            raise OutOfRange("not a finite number")
+        digits = None
         if isinstance(kind, Numeric) and kind.precision is not None:
-            if abs(number) >= 10 ** (kind.precision - (kind.scale or 0)):
-                raise OutOfRange(f"too large (at most {kind.precision - (kind.scale or 0)} digits)")
-        return number
+            digits = kind.precision - (kind.scale or 0)
+
+        def real(value: Any) -> float | None:
+            if value is None:
+                return None
+            number = float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
+            if not math.isfinite(number):
+                raise OutOfRange("not a finite number")
+            if digits is not None and abs(number) >= 10**digits:
+                raise OutOfRange(f"too large (at most {digits} digits)")
+            return number
+
+        return real
     if isinstance(kind, Date):
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-        for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d"):
-            try:
-                return datetime.strptime(str(value), pattern).date()
-            except ValueError:
-                continue
-        raise ValueError(value)
-    if isinstance(kind, String) and kind.length and isinstance(value, int | float):
-        # Codes stored as numbers in .dbf files lose their leading zeros (01273 -> 1273).
-        text = str(int(value)).zfill(kind.length)
-    else:
-        text = str(value)
-    if isinstance(kind, String) and kind.length and len(text) > kind.length:
-        raise OutOfRange(f"longer than {kind.length} characters")
-    return text
+        return _as_date
+    length = kind.length if isinstance(kind, String) else None
+
+    def as_text(value: Any) -> str | None:
+        if value is None:
+            return None
+        if length and isinstance(value, int | float):
+            # Codes stored as numbers in .dbf files lose their leading zeros (01273 -> 1273).
+            value = str(int(value)).zfill(length)
+        else:
+            value = str(value)
+        if length and len(value) > length:
+            raise OutOfRange(f"longer than {length} characters")
+        return value
+
+    return as_text
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d"):
+        try:
+            return datetime.strptime(str(value), pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(value)
 
 
 def _type_name(column: Column) -> str:

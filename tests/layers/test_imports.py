@@ -72,6 +72,16 @@ def test_the_encoding_can_be_given(db, tmp_path):
         )
 
 
+def test_constants_are_not_decoded_as_the_files_legacy_text(db, tmp_path):
+    path = write_shapefile(parcels(), tmp_path / "thua.shp", "tcvn3")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("constants:\n  source: Đo đạc địa chính 2024\n", encoding="utf-8")
+    assert run_import(db, path, "parcels", mapping=mapping).written
+    with db.connect() as conn:
+        sources = conn.execute(select(PARCELS.c.source).distinct()).scalars().all()
+    assert sources == ["Đo đạc địa chính 2024"]
+
+
 def test_a_given_encoding_overrides_a_wrong_cpg(db, tmp_path):
     path = write_shapefile(parcels(), tmp_path / "thua.shp", "tcvn3")
     path.with_suffix(".cpg").write_text("UTF-8")  # but the bytes are TCVN3
