@@ -1237,8 +1237,8 @@ def _upsert(conn: Connection, target: Target, s: Table) -> tuple[int, int, int]:
     statement = rows.on_conflict_do_update(
         index_elements=list(target.conflict),
         set_={c: rows.excluded[c] for c in updates},
-        where=tuple_(*(table.c[c] for c in updates)).is_distinct_from(
-            tuple_(*(rows.excluded[c] for c in updates))
+        where=tuple_(*(_compared(table.c[c]) for c in updates)).is_distinct_from(
+            tuple_(*(_compared(rows.excluded[c]) for c in updates))
         ),
     ).returning(
         table.c.id, (literal_column("xmax") == literal_column("'0'::xid")).label("inserted")
@@ -1304,6 +1304,13 @@ def _link(conn: Connection, target: Target, s: Table, ref: Reference) -> list[in
         .returning(table.c.id)
     )
     return list(conn.execute(statement).scalars())
+
+
+def _compared(column: Any) -> Any:
+    """A column as the upsert compares it: a geometry with its rings in one orientation,
+    so a parcel stored clockwise (as Shapefiles and some tools write) is not "changed"
+    by the same parcel in a file that has it the other way round."""
+    return func.ST_ForcePolygonCCW(column) if column.key == "geom" else column
 
 
 def _with_default(column: Column | None, value: Any) -> Any:

@@ -138,6 +138,29 @@ def test_progress_is_told_of_each_batch_and_phase(db, tmp_path):
     ]
 
 
+def test_a_parcel_stored_clockwise_is_unchanged_by_the_same_one_anticlockwise(db, tmp_path):
+    frame = parcels(1)
+    clockwise = shapely.orient_polygons(lot(0), exterior_cw=True)
+    with db.begin() as conn:  # as another tool stored it
+        conn.execute(
+            PARCELS.insert().values(
+                unit_code="01273",
+                map_sheet=90,
+                parcel_number=1,
+                legal_area_m2=500,
+                land_use_code="ODT",
+                address=frame["DiaChi"][0],
+                geom=func.ST_Multi(func.ST_GeomFromText(clockwise.wkt, 9210)),
+            )
+        )
+    before = snapshot(db)
+    path = tmp_path / "t.geojson"
+    frame.to_file(path, driver="GeoJSON")  # anticlockwise, as GeoJSON has it
+    report = run_import(db, path, "parcels")
+    assert (report.inserted, report.updated, report.unchanged) == (0, 0, 1)
+    assert snapshot(db) == before
+
+
 def test_dry_run_writes_nothing(db, tmp_path):
     report = run_import(db, write_shapefile(parcels(), tmp_path / "t.shp"), "parcels", dry_run=True)
     assert report.inserted == 6 and not report.written
