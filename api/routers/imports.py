@@ -5,15 +5,29 @@ Until staff accounts exist, the endpoint answers requests from the machine itsel
 limited to ``LANDPLAN_MAX_UPLOAD_MB`` (413 beyond, checked as the body streams in), saved
 to a temporary directory and imported exactly as the CLI does: one transaction, a
 report, nothing written when a finding is an error (422 with the report).
+
+A big file takes minutes (a million parcels: three), longer than proxies keep a request
+open. With ``Prefer: respond-async`` (RFC 7240) the answer is at once: ``202 Accepted``
+and a ``Location``, ``/imports/{id}``, that tells the import's phase and progress and,
+when it is done, its outcome and report. Jobs live in the server's memory (the last
+:data:`KEPT_JOBS`): a restart forgets them (an import it cut short was never
+committed), and with several worker processes (``landplan serve --workers``) a job is
+known only to the one that runs it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 import shutil
 import tempfile
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
@@ -24,13 +38,72 @@ from sqlalchemy import create_engine
 from api.errors import PROBLEM_JSON, BadRequest
 from api.settings import Settings
 from gis.errors import GISError
-from layers.imports import TARGETS, run_import
+from layers.imports import TARGETS, Report, run_import
 
+LOG = logging.getLogger(__name__)
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 JSON = "application/json"
 #: Findings listed in a response (the counts by rule cover all of them); the CLI writes
 #: every one to its report files.
 MAX_FINDINGS = 1000
+#: Finished and running import jobs remembered for GET /imports/{id}.
+KEPT_JOBS = 100
+
+
+@dataclass
+class Job:
+    """An import running in the background, as GET /imports/{id} shows it."""
+
+    id: str
+    layer: str
+    file: str
+    status: str = "running"  # then: imported, importable (dry run), refused, failed
+    phase: str = "read"
+    read: int = 0
+    total: int | None = None
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    detail: str | None = None
+    report: dict[str, Any] | None = None
+
+    def progress(self, phase: str, done: int, total: int | None) -> None:
+        self.phase, self.read = phase, done
+        if total is not None:
+            self.total = total
+
+    def finish(self, report: Report) -> None:
+        self.report = report.as_dict(limit=MAX_FINDINGS)
+        if report.refused:
+            self.status = "refused"
+        else:
+            self.status = "importable" if report.dry_run else "imported"
+        self.finished = time.time()
+
+    def fail(self, detail: str) -> None:
+        self.status, self.detail, self.finished = "failed", detail, time.time()
+
+    def as_dict(self) -> dict[str, Any]:
+        body = {
+            "id": self.id,
+            "layer": self.layer,
+            "file": self.file,
+            "status": self.status,
+            "phase": self.phase,
+            "read": self.read,
+            "total": self.total,
+            "started": _iso(self.started),
+            "finished": _iso(self.finished) if self.finished else None,
+            "links": [{"rel": "self", "type": JSON, "href": f"/imports/{self.id}"}],
+        }
+        if self.detail is not None:
+            body["detail"] = self.detail
+        if self.report is not None:
+            body["report"] = self.report
+        return body
+
+
+def _iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def _allowed(request: Request, settings: Settings) -> bool:
@@ -78,29 +151,46 @@ def router(settings: Settings) -> APIRouter:
             raise HTTPException(403, "imports are open to staff: from this machine or with a token")
         if layer not in TARGETS:
             raise BadRequest("layer", f"not importable; importable: {', '.join(TARGETS)}")
-        with tempfile.TemporaryDirectory(prefix="landplan-import-") as tmp:
-            main = _save(files, Path(tmp) / "data")
+        tmp = Path(tempfile.mkdtemp(prefix="landplan-import-"))
+        try:
+            main = _save(files, tmp / "data")
             mapping_path = None
             if mapping is not None:
-                mapping_path = Path(tmp) / "mapping.yaml"
+                mapping_path = tmp / "mapping.yaml"
                 with mapping_path.open("wb") as out:
                     shutil.copyfileobj(mapping.file, out)
-            engine = _engine(request)
-            try:
-                report = await run_in_threadpool(
-                    run_import,
-                    engine,
-                    main,
-                    layer,
-                    source_layer=source_layer,
-                    crs=crs,
-                    encoding=encoding,
-                    mapping=mapping_path,
-                    fix=fix,
-                    dry_run=dry_run,
-                )
-            except GISError as exc:
-                raise BadRequest("files", str(exc)) from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        options = {
+            "source_layer": source_layer,
+            "crs": crs,
+            "encoding": encoding,
+            "mapping": mapping_path,
+            "fix": fix,
+            "dry_run": dry_run,
+        }
+        engine = _engine(request)
+        if "respond-async" in request.headers.get("prefer", ""):
+            job = Job(uuid.uuid4().hex, layer, main.name)
+            _remember(request, job)
+            work = _work(job, engine, main, layer, options, tmp)
+            task = asyncio.get_running_loop().create_task(work)
+            running: set[asyncio.Task] = request.app.state.import_tasks
+            running.add(task)  # held until done: the loop keeps only weak references
+            task.add_done_callback(running.discard)
+            return Response(
+                orjson.dumps(job.as_dict()),
+                status_code=202,
+                media_type=JSON,
+                headers={"Location": f"/imports/{job.id}", "Preference-Applied": "respond-async"},
+            )
+        try:
+            report = await run_in_threadpool(run_import, engine, main, layer, **options)
+        except GISError as exc:
+            raise BadRequest("files", str(exc)) from None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         body = report.as_dict(limit=MAX_FINDINGS)
         if report.refused:
             problem = {
@@ -113,7 +203,56 @@ def router(settings: Settings) -> APIRouter:
             return Response(orjson.dumps(problem), status_code=422, media_type=PROBLEM_JSON)
         return Response(orjson.dumps(body), media_type=JSON)
 
+    @routes.get(
+        "/imports/{job_id}",
+        summary="The phase, progress and outcome of an import started with respond-async",
+        responses={
+            403: {"description": "Not from this machine and no valid token"},
+            404: {"description": "No such import (or forgotten: the server keeps the last 100)"},
+        },
+    )
+    async def import_status(request: Request, job_id: str) -> Response:
+        if not _allowed(request, settings):
+            raise HTTPException(403, "imports are open to staff: from this machine or with a token")
+        job = _jobs(request).get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no import {job_id!r}: unknown, or forgotten")
+        return Response(orjson.dumps(job.as_dict()), media_type=JSON)
+
     return routes
+
+
+async def _work(
+    job: Job, engine: Any, main: Path, layer: str, options: dict[str, Any], tmp: Path
+) -> None:
+    """Run an import for ``job`` in a worker thread; whatever happens, say so in the job."""
+    try:
+        report = await run_in_threadpool(
+            run_import, engine, main, layer, progress=job.progress, **options
+        )
+        job.finish(report)
+    except GISError as exc:
+        job.fail(str(exc))
+    except Exception as exc:  # the job must end, and say why, whatever broke
+        job.fail(f"the import failed: {type(exc).__name__}; the server's log has the cause")
+        LOG.exception("import %s of %s failed", job.id, job.file)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _jobs(request: Request) -> OrderedDict[str, Job]:
+    state = request.app.state
+    if getattr(state, "import_jobs", None) is None:
+        state.import_jobs = OrderedDict()
+        state.import_tasks = set()
+    return state.import_jobs
+
+
+def _remember(request: Request, job: Job) -> None:
+    jobs = _jobs(request)
+    jobs[job.id] = job
+    while len(jobs) > KEPT_JOBS:
+        jobs.popitem(last=False)
 
 
 def _save(files: list[UploadFile], directory: Path) -> Path:

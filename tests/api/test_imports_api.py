@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import zipfile
 
 import httpx
@@ -170,3 +171,72 @@ def test_an_unknown_encoding_is_a_400(db, staff_api, tmp_path):
         timeout=60,
     )
     assert response.status_code == 400 and "unknown encoding" in response.json()["detail"]
+
+
+def wait_for(url: str, headers: dict | None = None) -> dict:
+    """Poll an import job until it is no longer running."""
+    for _ in range(600):
+        job = httpx.get(url, headers=headers).json()
+        if job["status"] != "running":
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"{url} still running")
+
+
+def test_a_long_import_can_run_in_the_background(db, staff_api, tmp_path):
+    archive = zipped(tmp_path)
+    response = httpx.post(
+        f"{staff_api}/imports",
+        files={"files": ("thua.zip", archive.read_bytes())},
+        data={"layer": "parcels"},
+        headers={"Prefer": "respond-async"},
+        timeout=60,
+    )
+    assert response.status_code == 202
+    assert response.headers["preference-applied"] == "respond-async"
+    location = response.headers["location"]
+    assert location == f"/imports/{response.json()['id']}"
+    job = wait_for(f"{staff_api}{location}")
+    assert job["status"] == "imported" and job["phase"] == "write"
+    assert (job["read"], job["total"]) == (6, 6)
+    assert job["report"]["counts"]["inserted"] == 6 and count(db) == 6
+    assert job["finished"] >= job["started"]
+
+
+def test_a_background_import_says_why_it_failed_or_was_refused(db, staff_api, tmp_path):
+    broken = httpx.post(
+        f"{staff_api}/imports",
+        files={"files": ("thua.zip", b"PK\x03\x04 not really")},
+        data={"layer": "parcels"},
+        headers={"Prefer": "respond-async"},
+    )
+    job = wait_for(f"{staff_api}{broken.headers['location']}")
+    assert job["status"] == "failed" and "not a readable zip" in job["detail"]
+    frame = parcels(3)
+    frame["KyHieuMucDichSuDung"] = ["ODT", "XYZ", "ODT"]
+    refused = httpx.post(
+        f"{staff_api}/imports",
+        files={"files": ("thua.zip", zipped(tmp_path, "utf-8", frame).read_bytes())},
+        data={"layer": "parcels"},
+        headers={"Prefer": "respond-async"},
+    )
+    job = wait_for(f"{staff_api}{refused.headers['location']}")
+    assert job["status"] == "refused" and count(db) == 0
+    assert [f["rule"] for f in job["report"]["findings"]] == ["LANDUSE_UNKNOWN"]
+
+
+def test_import_jobs_are_for_staff_and_unknown_ones_are_404(db, staff_api, tmp_path):
+    response = httpx.post(
+        f"{staff_api}/imports",
+        files={"files": ("thua.zip", zipped(tmp_path).read_bytes())},
+        data={"layer": "parcels", "dry_run": "true"},
+        headers={"Prefer": "respond-async"},
+    )
+    url = f"{staff_api}{response.headers['location']}"
+    assert wait_for(url)["status"] == "importable"  # a dry run that would import
+    remote = {"X-Forwarded-For": "203.0.113.7"}
+    assert httpx.get(url, headers=remote).status_code == 403
+    assert httpx.get(url, headers={**remote, "Authorization": f"Bearer {TOKEN}"}).is_success
+    missing = httpx.get(f"{staff_api}/imports/0123456789abcdef")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
