@@ -164,6 +164,44 @@ def read_batches(source: Source, batch_size: int = 50_000) -> Iterator[list[dict
         ) from None
 
 
+#: The field a drawing's texts arrive in, and the prefix of the fields they become on the
+#: shape that holds them (``Text_SO_THUA``: the texts of CAD layer SO_THUA).
+TEXT_FIELD = "Text"
+
+
+def attach_labels(records: list[dict]) -> tuple[list[dict], list[str]]:
+    """Give a drawing's texts to the closed shape each lies in (the smallest, when shapes
+    nest), as surveyors label parcels: the number on one CAD layer, the land use on
+    another. The shape gets ``Text`` (all its texts, in drawing order, spaced) and
+    ``Text_<layer>`` for each layer's; texts so placed leave the records, texts outside
+    every shape stay as they were. Returns the records and the new field names."""
+    shapes = [r for r in records if shapely.get_type_id(r["geometry"]) in (3, 6)]
+    texts = [
+        r
+        for r in records
+        if shapely.get_type_id(r["geometry"]) == 0 and (r.get(TEXT_FIELD) or "").strip()
+    ]
+    if not shapes or not texts:
+        return records, []
+    tree = shapely.STRtree([r["geometry"] for r in shapes])
+    where = [r["geometry"] for r in texts]
+    text_index, shape_index = tree.query(where, predicate="within")
+    holder: dict[int, int] = {}
+    for t, s in zip(text_index.tolist(), shape_index.tolist(), strict=True):
+        if t not in holder or shapes[s]["geometry"].area < shapes[holder[t]]["geometry"].area:
+            holder[t] = s
+    names: set[str] = set()
+    for t in sorted(holder):  # drawing order
+        text, shape = texts[t], shapes[holder[t]]
+        value = text[TEXT_FIELD].strip()
+        layer = text.get("Layer")
+        for name in (TEXT_FIELD, f"{TEXT_FIELD}_{layer}") if layer else (TEXT_FIELD,):
+            shape[name] = f"{shape[name]} {value}" if shape.get(name) else value
+            names.add(name)
+    placed = {id(texts[t]) for t in holder}
+    return [r for r in records if id(r) not in placed], sorted(names)
+
+
 def _arrow_pages(source: Source, batch_size: int) -> Iterator[tuple[dict, list]]:
     with pyogrio.open_arrow(
         source.gdal_path,

@@ -76,7 +76,7 @@ from sqlalchemy.sql.expression import column as sql_column
 from gis import encoding as vn_encoding
 from gis.crs import WGS84, crs_from_user_input, suggest_crs, transform_geometry
 from gis.errors import GISError
-from gis.sources import Source, open_source, read_batches
+from gis.sources import TEXT_FIELD, Source, attach_labels, open_source, read_batches
 from layers.admin_units import AdminUnit
 from layers.auction_lots import AuctionLot
 from layers.base import STORAGE_SRID
@@ -566,14 +566,19 @@ def run_import(
         # (famis writes UTF-8 over TCVN3 bytes). Read the bytes and decode them as told.
         source = replace(source, declared_encoding=False)
     source_crs = _source_crs(engine, source, crs)
+    batches: Iterable[list[dict]] = read_batches(source, batch_size)
+    source_fields = list(source.fields)
+    if source.drawing:  # a text labels the shape it lies in, anywhere in the drawing
+        records, labels = attach_labels([r for batch in batches for r in batch])
+        batches, source_fields = [records], source_fields + labels
     field_map = load_mapping(target, mapping, _exported_names(source.path))
     constants = field_map.constants
-    resolved = resolve_mapping(target, source.fields, field_map.fields)
+    resolved = resolve_mapping(target, source_fields, field_map.fields)
     unmapped = [c for c in target.required if c not in resolved and c not in constants]
     if unmapped:
         raise ImportStopped(
             f"{source.path.name}: no field for {', '.join(unmapped)} "
-            f"(fields in the file: {', '.join(source.fields)}); "
+            f"(fields in the file: {', '.join(source_fields)}); "
             "name them in a --mapping file"
         )
     report = Report(
@@ -596,7 +601,7 @@ def run_import(
         # bytes are decoded as told, or as detected from the first batch.
         decode_as: str | None = encoding if source.legacy_text else None
         report.encoding = decode_as if source.legacy_text else "declared by the file"
-        for batch in read_batches(source, batch_size):
+        for batch in batches:
             if source.legacy_text and decode_as is None:
                 decode_as = vn_encoding.detect(_text_samples(batch, resolved.values()))
                 report.encoding = f"{decode_as} (detected)"
@@ -736,7 +741,9 @@ def _convert(
     if drawing and (geometry is None or geometry.geom_type not in ("Polygon", "MultiPolygon")):
         # Texts, open lines, blocks of a drawing: not features of the layer.
         kind = geometry.geom_type if geometry is not None else "no geometry"
-        skipped = Finding("GEOM_SKIPPED", fid, f"{kind}, not a closed shape")
+        label = (record.get(TEXT_FIELD) or "").strip()
+        what = f"text {label!r} in no closed shape" if label else f"{kind}, not a closed shape"
+        skipped = Finding("GEOM_SKIPPED", fid, what)
         return {"fid": fid, "geom": None, "_findings": [skipped], "_ok": False}
     findings: list[Finding] = []
     row: dict[str, Any] = {"fid": fid}

@@ -75,3 +75,25 @@ def legacy(text: str, encoding: str) -> bytes:
     charset = {"tcvn3": "TCVN5712-1", "cp1258": "CP1258"}[encoding]
     command = ["iconv", "-f", "UTF-8", "-t", charset]
     return subprocess.run(command, input=text.encode(), capture_output=True, check=True).stdout
+
+
+def write_drawing(
+    path: Path,
+    shapes: list[tuple[str, shapely.Polygon]],
+    texts: list[tuple[str, float, float, bytes]],
+) -> Path:
+    """A DXF drawing as CAD surveys are: closed polylines, and TEXT entities (their bytes
+    as the drawing holds them, in a legacy encoding if need be) placed inside them."""
+    lines: list[bytes] = [b"0", b"SECTION", b"2", b"ENTITIES"]
+    for layer, shape in shapes:
+        ring = list(shape.exterior.coords)[:-1]
+        lines += [b"0", b"LWPOLYLINE", b"8", layer.encode(), b"90", str(len(ring)).encode()]
+        lines += [b"70", b"1"]
+        for x, y in ring:
+            lines += [b"10", repr(x).encode(), b"20", repr(y).encode()]
+    for layer, x, y, text in texts:
+        lines += [b"0", b"TEXT", b"8", layer.encode(), b"10", repr(x).encode()]
+        lines += [b"20", repr(y).encode(), b"30", b"0", b"40", b"1.0", b"1", text]
+    lines += [b"0", b"ENDSEC", b"0", b"EOF"]
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    return path

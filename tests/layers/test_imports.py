@@ -21,7 +21,15 @@ from gis.sources import SourceError
 from layers.development_areas import DevelopmentArea
 from layers.imports import Findings, ImportStopped, run_import
 from layers.parcels import Parcel
-from tests.layers.importfiles import ADDRESSES, ORIGIN, legacy, lot, parcels, write_shapefile
+from tests.layers.importfiles import (
+    ADDRESSES,
+    ORIGIN,
+    legacy,
+    lot,
+    parcels,
+    write_drawing,
+    write_shapefile,
+)
 
 PARCELS = Parcel.__table__
 
@@ -522,6 +530,40 @@ def test_dxf_closed_shapes_become_parcels_and_other_entities_are_left_out(db, tm
     report = run_import(db, path, "parcels", crs="EPSG:9210", mapping=mapping, dry_run=True)
     assert rules(report) == {"GEOM_SKIPPED"}
     assert report.inserted == 3
+
+
+def test_dxf_texts_label_the_shapes_they_lie_in(db, tmp_path):
+    shapes = [("THUA", lot(i)) for i in range(3)]
+    texts = []
+    for i in range(3):
+        x, y = lot(i).centroid.x, lot(i).centroid.y
+        texts.append(("SO_THUA", x, y + 3, str(101 + i).encode()))
+        texts.append(("LOAI_DAT", x, y - 3, b"ODT"))
+    texts.append(("DIA_CHI", *lot(1).centroid.coords[0], legacy("Hợp Giang", "tcvn3")))
+    outside = lot(0).bounds[0] - 50, lot(0).bounds[1]
+    texts.append(("SO_THUA", *outside, b"999"))  # in no shape
+    path = write_drawing(tmp_path / "ban_do.dxf", shapes, texts)
+    mapping = tmp_path / "cad.yaml"
+    mapping.write_text(
+        "fields:\n  parcel_number: Text_SO_THUA\n  land_use_code: Text_LOAI_DAT\n"
+        "  address: Text_DIA_CHI\n"
+        "constants:\n  unit_code: '01273'\n  map_sheet: 7\n  legal_area_m2: 500\n"
+    )
+    report = run_import(db, path, "parcels", crs="EPSG:9210", mapping=mapping)
+    assert report.written and report.inserted == 3
+    (skipped,) = report.findings
+    assert skipped.rule == "GEOM_SKIPPED" and skipped.message == "text '999' in no closed shape"
+    with db.connect() as conn:
+        stored = conn.execute(
+            select(PARCELS.c.parcel_number, PARCELS.c.land_use_code, PARCELS.c.address).order_by(
+                PARCELS.c.parcel_number
+            )
+        ).all()
+    assert [tuple(r) for r in stored] == [
+        (101, "ODT", None),
+        (102, "ODT", "Hợp Giang"),  # TCVN3 bytes, detected and decoded
+        (103, "ODT", None),
+    ]
 
 
 def development_areas() -> gpd.GeoDataFrame:
