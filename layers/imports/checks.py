@@ -321,24 +321,49 @@ def _excess(conn: Connection, target: Target, blocks: Table) -> float:
 
 
 def _gaps(conn: Connection, target: Target, blocks: Table) -> list[Finding]:
-    """Holes in the union of each block: land no feature claims. Gaps that reach the
-    block's outer edge are not holes and are not found; neither are gaps between blocks."""
+    """Holes in the union of each block that no other feature fills: land no feature
+    claims. A hole another block fills is no gap (a 1/500 sheet drawn inside a 1/2000
+    one). Gaps that reach a block's outer edge are not holes and are not found."""
     parts = func.ST_Dump(blocks.c.geom).scalar_table_valued("geom")
     group = [blocks.c[g] for g in target.coverage]
     polygons = select(*group, parts.label("geom")).subquery("polygons")
     dumped = (sql_column("path", ARRAY(Integer)), sql_column("geom", Geometry))
     rings = func.ST_DumpRings(polygons.c.geom).table_valued(*dumped).lateral("rings")
-    hole = rings.c.geom
-    query = (
-        select(
-            _key_object(polygons, target.coverage),
-            func.ST_Area(hole),
-            func.ST_Perimeter(hole),
-            _point_on(hole),
-        )
+    holes = (
+        select(*(polygons.c[g] for g in target.coverage), rings.c.geom)
         .select_from(polygons.join(rings, literal(True)))
-        .where(rings.c.path[1] > 0, func.ST_Area(hole) > GAP_TOLERANCE_M2)
+        .where(rings.c.path[1] > 0, func.ST_Area(rings.c.geom) > GAP_TOLERANCE_M2)
+        .subquery("holes")
     )
+    # what fills a hole: the other blocks of the file, stored features of other blocks
+    other, t = blocks.alias("other"), target.table
+    block_of = tuple_(*(holes.c[g] for g in target.coverage))
+    nothing = func.ST_GeomFromText("GEOMETRYCOLLECTION EMPTY", STORAGE_SRID)
+    other_blocks = select(func.ST_Union(other.c.geom)).where(
+        other.c.geom.op("&&")(holes.c.geom),
+        tuple_(*(other.c[g] for g in target.coverage)) != block_of,
+    )
+    stored_elsewhere = select(func.ST_Union(t.c.geom)).where(
+        t.c.geom.op("&&")(holes.c.geom),
+        tuple_(*(t.c[g] for g in target.coverage)).not_in(
+            select(*(blocks.c[g] for g in target.coverage))
+        ),
+    )
+    filled = func.ST_Union(
+        func.coalesce(other_blocks.scalar_subquery(), nothing),
+        func.coalesce(stored_elsewhere.scalar_subquery(), nothing),
+    )
+    gaps = select(
+        *(holes.c[g] for g in target.coverage),
+        func.ST_Difference(holes.c.geom, filled).label("geom"),
+    ).subquery("gaps")
+    gap = gaps.c.geom
+    query = select(
+        _key_object(gaps, target.coverage),
+        func.ST_Area(gap),
+        func.ST_Perimeter(gap),
+        _point_on(gap),
+    ).where(func.ST_Area(gap) > GAP_TOLERANCE_M2)
     findings = []
     for block, m2, perimeter, where in _stream(conn, query):
         width = 2 * m2 / perimeter

@@ -327,6 +327,15 @@ def test_a_gap_enclosed_by_parcels_is_a_warning_located_in_it(db, tmp_path):
     assert lot(4).contains(gap.location)
 
 
+def test_a_sheet_drawn_inside_another_is_no_gap_in_it(db, tmp_path):
+    frame = parcels(9)
+    frame.loc[4, "SoHieuToBanDo"] = 91  # the middle lot is on a detail sheet of its own
+    report = run_import(db, write_shapefile(frame, tmp_path / "t.shp"), "parcels")
+    assert rules(report) == set() and report.inserted == 9
+    inner = run_import(db, write_shapefile(frame.drop(index=4), tmp_path / "u.shp"), "parcels")
+    assert rules(inner) == set()  # the stored parcel of sheet 91 fills sheet 90's hole
+
+
 def test_a_gap_filled_by_a_stored_parcel_is_no_gap(db, tmp_path):
     frame = parcels(9)
     run_import(db, write_shapefile(frame.iloc[[4]], tmp_path / "middle.shp"), "parcels")
