@@ -96,9 +96,11 @@ def run_import(
     source_crs = _source_crs(engine, source, crs)
     batches: Iterable[list[dict]] = read_batches(source, batch_size)
     source_fields = list(source.fields)
+    features = source.count
     if source.drawing:  # a text labels the shape it lies in, anywhere in the drawing
         records, labels = attach_labels([r for batch in batches for r in batch])
         batches, source_fields = [records], source_fields + labels
+        features = len(records)  # the labels placed are part of their shapes now
     field_map = load_mapping(target, mapping, exported_names(source.path))
     constants = field_map.constants
     resolved = resolve_mapping(target, source_fields, field_map.fields)
@@ -160,7 +162,7 @@ def run_import(
             copy_rows(conn, staging, rows)
             report.read += len(batch)
             if progress:
-                progress("read", report.read, source.count)
+                progress("read", report.read, features)
         clock = report.lap("read", clock)
         if progress:
             progress("check", report.read, None)

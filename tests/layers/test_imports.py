@@ -558,8 +558,12 @@ def test_dxf_texts_label_the_shapes_they_lie_in(db, tmp_path):
         "  address: Text_DIA_CHI\n"
         "constants:\n  unit_code: '01273'\n  map_sheet: 7\n  legal_area_m2: 500\n"
     )
-    report = run_import(db, path, "parcels", crs="EPSG:9210", mapping=mapping)
+    calls = []
+    report = run_import(
+        db, path, "parcels", crs="EPSG:9210", mapping=mapping, progress=lambda *c: calls.append(c)
+    )
     assert report.written and report.inserted == 3
+    assert calls[0] == ("read", 4, 4)  # three shapes and the text in none: all read
     (skipped,) = report.findings
     assert skipped.rule == "GEOM_SKIPPED" and skipped.message == "text '999' in no closed shape"
     with db.connect() as conn:
