@@ -66,6 +66,21 @@ class PolygonFeature:
         )
 
 
+def code_references(table: Table) -> dict[str, tuple[str, Table]]:
+    """The columns of ``table`` that hold the id of a row with a code, as files name that
+    row: ``project_id`` -> (``project_code``, planning_projects). Imports take the code and
+    exports write it, under this one name, so an export imports back."""
+    found = {}
+    for column in table.columns:
+        for key in column.foreign_keys:
+            table_name, target = key.target_fullname.split(".")
+            referred = table.metadata.tables.get(table_name)
+            if column.name.endswith("_id") and target == "id" and referred is not None:
+                if "code" in referred.c:
+                    found[column.name] = (column.name.removesuffix("_id") + "_code", referred)
+    return found
+
+
 def one_of(column: str, values: tuple[str, ...] | tuple[int, ...], name: str) -> CheckConstraint:
     """A named CHECK that ``column`` takes one of ``values``: statuses and kinds."""
     listed = ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in values)

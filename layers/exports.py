@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, Connection, ScalarSelect, Table, func, sel
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gis.crs import WGS84, crs_from_user_input
-from layers.base import STORAGE_SRID, Layer
+from layers.base import STORAGE_SRID, Layer, code_references
 
 #: format -> (GDAL driver, suffix)
 FORMATS = {
@@ -100,18 +100,15 @@ def reference_codes(layer: Layer) -> dict[str, ScalarSelect[Any]]:
 
     layers = {other.table.name: other for other in default_registry().values()}
     codes = {}
-    for name in layer.public_properties:
-        for key in layer.table.c[name].foreign_keys:
-            table_name, column_name = key.target_fullname.split(".")
-            referred = layers[table_name].table if table_name in layers else None
-            if referred is None or column_name != "id" or "code" not in referred.c:
-                continue
-            other = referred.alias(f"referred_{name}")
-            public = layers[referred.name].public_filter
-            lookup = select(other.c.code).where(other.c.id == layer.table.c[name])
-            if public is not None:  # the filter reads columns, which an alias has too
-                lookup = lookup.where(public(cast(Table, other)))
-            codes[name.removesuffix("_id") + "_code"] = lookup.scalar_subquery()
+    for name, (code, referred) in code_references(layer.table).items():
+        if name not in layer.public_properties:
+            continue
+        other = referred.alias(f"referred_{name}")
+        public = layers[referred.name].public_filter
+        lookup = select(other.c.code).where(other.c.id == layer.table.c[name])
+        if public is not None:  # the filter reads columns, which an alias has too
+            lookup = lookup.where(public(cast(Table, other)))
+        codes[code] = lookup.scalar_subquery()
     return codes
 
 

@@ -106,6 +106,11 @@ def _iso(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
+def _require_staff(request: Request, settings: Settings) -> None:
+    if not _allowed(request, settings):
+        raise HTTPException(403, "imports are open to staff: from this machine or with a token")
+
+
 def _allowed(request: Request, settings: Settings) -> bool:
     token = settings.server.admin_token
     header = request.headers.get("authorization", "")
@@ -147,8 +152,7 @@ def router(settings: Settings) -> APIRouter:
         fix: Annotated[bool, Form()] = False,
         dry_run: Annotated[bool, Form()] = False,
     ) -> Response:
-        if not _allowed(request, settings):
-            raise HTTPException(403, "imports are open to staff: from this machine or with a token")
+        _require_staff(request, settings)
         if layer not in TARGETS:
             raise BadRequest("layer", f"not importable; importable: {', '.join(TARGETS)}")
         tmp = Path(tempfile.mkdtemp(prefix="landplan-import-"))
@@ -212,8 +216,7 @@ def router(settings: Settings) -> APIRouter:
         },
     )
     async def import_status(request: Request, job_id: str) -> Response:
-        if not _allowed(request, settings):
-            raise HTTPException(403, "imports are open to staff: from this machine or with a token")
+        _require_staff(request, settings)
         job = _jobs(request).get(job_id)
         if job is None:
             raise HTTPException(404, f"no import {job_id!r}: unknown, or forgotten")

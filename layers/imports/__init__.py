@@ -119,9 +119,8 @@ def run_import(
         mapping=resolved,
         dry_run=dry_run,
     )
-    present = [c for c in target.columns if c in resolved or c in constants]
-    staging = staging_table(target, present)
     fields = plan_fields(target, resolved, field_map)
+    staging = staging_table(target, [f.name for f in fields])
     clock = time.perf_counter()
     with engine.connect() as conn, conn.begin() as transaction:
         staging.create(conn)

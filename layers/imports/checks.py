@@ -140,7 +140,7 @@ def run_checks(conn: Connection, target: Target, s: Table, findings: Findings) -
         if ref.code in s.c:  # given by the file or a constant
             findings.extend(_unknown_references(conn, target, s, ref))
     if target.within is not None:
-        findings.extend(_outside_project(conn, target, s, target.within))
+        findings.extend(_outside_project(conn, target, s, target.reference(target.within)))
     if target.coverage:
         findings.extend(_coverage(conn, target, s))
     thin = select(s.c.fid, key, func.ST_Area(s.c.geom), _point_on(s.c.geom)).where(
@@ -310,14 +310,20 @@ def _excess(conn: Connection, target: Target, blocks: Table) -> float:
     """Sum of areas less the area of the union, over the blocks and the stored features
     of other blocks that reach into them (neighbouring sheets)."""
     t = target.table
-    block_of_t = tuple_(*(t.c[g] for g in target.coverage))
     around = select(t.c.geom, func.ST_Area(t.c.geom).label("parts_m2")).where(
-        exists().where(t.c.geom.op("&&")(blocks.c.geom)),
-        block_of_t.not_in(select(*(blocks.c[g] for g in target.coverage))),
+        exists().where(t.c.geom.op("&&")(blocks.c.geom)), _of_other_blocks(target, blocks)
     )
     pieces = union_all(select(blocks.c.geom, blocks.c.parts_m2), around).subquery("pieces")
     excess = func.sum(pieces.c.parts_m2) - func.ST_Area(func.ST_Union(pieces.c.geom))
     return conn.execute(select(func.coalesce(excess, 0))).scalar_one()
+
+
+def _of_other_blocks(target: Target, blocks: Table) -> ColumnElement[bool]:
+    """Stored features of blocks the file does not bring (whose own stored features are
+    in the blocks' unions already)."""
+    t = target.table
+    in_file = select(*(blocks.c[g] for g in target.coverage))
+    return tuple_(*(t.c[g] for g in target.coverage)).not_in(in_file)
 
 
 def _gaps(conn: Connection, target: Target, blocks: Table) -> list[Finding]:
@@ -344,10 +350,7 @@ def _gaps(conn: Connection, target: Target, blocks: Table) -> list[Finding]:
         tuple_(*(other.c[g] for g in target.coverage)) != block_of,
     )
     stored_elsewhere = select(func.ST_Union(t.c.geom)).where(
-        t.c.geom.op("&&")(holes.c.geom),
-        tuple_(*(t.c[g] for g in target.coverage)).not_in(
-            select(*(blocks.c[g] for g in target.coverage))
-        ),
+        t.c.geom.op("&&")(holes.c.geom), _of_other_blocks(target, blocks)
     )
     filled = func.ST_Union(
         func.coalesce(other_blocks.scalar_subquery(), nothing),

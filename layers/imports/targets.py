@@ -18,6 +18,7 @@ from sqlalchemy import (
 from gis.errors import GISError
 from layers.admin_units import AdminUnit
 from layers.auction_lots import AuctionLot
+from layers.base import code_references
 from layers.development_areas import DevelopmentArea
 from layers.parcels import Parcel
 from layers.plan_zones import PlanZone
@@ -57,18 +58,29 @@ class Target:
     id: str
     model: Any
     key: tuple[str, ...]
-    references: tuple[Reference, ...] = ()
     #: columns a file never sets: publication is a decision, documents are a list
     excluded: tuple[str, ...] = ()
     #: For layers whose features tile the land: the columns of a block that should be
     #: seamless (a map sheet); checked for overlaps and gaps.
     coverage: tuple[str, ...] = ()
     area_check: str | None = None
-    within: Reference | None = None  # the row whose boundary must hold each feature
+    #: the reference (by its code) whose row's boundary must hold each feature
+    within: str | None = None
 
     @property
     def table(self):
         return self.model.__table__
+
+    @cached_property
+    def references(self) -> tuple[Reference, ...]:
+        """The rows this layer refers to by id, which files name by code."""
+        return tuple(
+            Reference(column, code, referred)
+            for column, (code, referred) in code_references(self.table).items()
+        )
+
+    def reference(self, code: str) -> Reference:
+        return next(r for r in self.references if r.code == code)
 
     # Both are read for every feature imported: worked out once per target.
     @cached_property
@@ -101,10 +113,6 @@ class Target:
         return tuple(by_code.get(k, k) for k in self.key)
 
 
-def _project_reference() -> Reference:
-    return Reference("project_id", "project_code", PlanningProject.__table__)
-
-
 TARGETS = {
     "planning_projects": Target(
         "planning_projects",
@@ -116,8 +124,7 @@ TARGETS = {
         "plan_zones",
         PlanZone,
         ("project_code", "zone_code"),
-        references=(_project_reference(),),
-        within=_project_reference(),
+        within="project_code",
     ),
     "parcels": Target(
         "parcels",
@@ -130,10 +137,6 @@ TARGETS = {
         "auction_lots",
         AuctionLot,
         ("lot_code",),
-        references=(
-            _project_reference(),
-            Reference("development_area_id", "development_area_code", DevelopmentArea.__table__),
-        ),
         area_check="area_m2",
     ),
     "development_areas": Target("development_areas", DevelopmentArea, ("code",)),
@@ -141,6 +144,5 @@ TARGETS = {
         "admin_units",
         AdminUnit,
         ("code", "valid_from"),
-        references=(Reference("merged_into_id", "merged_into_code", AdminUnit.__table__),),
     ),
 }
