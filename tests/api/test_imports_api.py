@@ -173,6 +173,17 @@ def test_an_unknown_encoding_is_a_400(db, staff_api, tmp_path):
     assert response.status_code == 400 and "unknown encoding" in response.json()["detail"]
 
 
+def start(staff_api: str, payload: bytes, **data: str) -> httpx.Response:
+    """Upload a zipped file for an import in the background (Prefer: respond-async)."""
+    return httpx.post(
+        f"{staff_api}/imports",
+        files={"files": ("thua.zip", payload)},
+        data=data,
+        headers={"Prefer": "respond-async"},
+        timeout=60,
+    )
+
+
 def wait_for(url: str, headers: dict | None = None) -> dict:
     """Poll an import job until it is no longer running."""
     for _ in range(600):
@@ -184,14 +195,7 @@ def wait_for(url: str, headers: dict | None = None) -> dict:
 
 
 def test_a_long_import_can_run_in_the_background(db, staff_api, tmp_path):
-    archive = zipped(tmp_path)
-    response = httpx.post(
-        f"{staff_api}/imports",
-        files={"files": ("thua.zip", archive.read_bytes())},
-        data={"layer": "parcels"},
-        headers={"Prefer": "respond-async"},
-        timeout=60,
-    )
+    response = start(staff_api, zipped(tmp_path).read_bytes(), layer="parcels")
     assert response.status_code == 202
     assert response.headers["preference-applied"] == "respond-async"
     location = response.headers["location"]
@@ -204,34 +208,19 @@ def test_a_long_import_can_run_in_the_background(db, staff_api, tmp_path):
 
 
 def test_a_background_import_says_why_it_failed_or_was_refused(db, staff_api, tmp_path):
-    broken = httpx.post(
-        f"{staff_api}/imports",
-        files={"files": ("thua.zip", b"PK\x03\x04 not really")},
-        data={"layer": "parcels"},
-        headers={"Prefer": "respond-async"},
-    )
+    broken = start(staff_api, b"PK\x03\x04 not really", layer="parcels")
     job = wait_for(f"{staff_api}{broken.headers['location']}")
     assert job["status"] == "failed" and "not a readable zip" in job["detail"]
     frame = parcels(3)
     frame["KyHieuMucDichSuDung"] = ["ODT", "XYZ", "ODT"]
-    refused = httpx.post(
-        f"{staff_api}/imports",
-        files={"files": ("thua.zip", zipped(tmp_path, "utf-8", frame).read_bytes())},
-        data={"layer": "parcels"},
-        headers={"Prefer": "respond-async"},
-    )
+    refused = start(staff_api, zipped(tmp_path, "utf-8", frame).read_bytes(), layer="parcels")
     job = wait_for(f"{staff_api}{refused.headers['location']}")
     assert job["status"] == "refused" and count(db) == 0
     assert [f["rule"] for f in job["report"]["findings"]] == ["LANDUSE_UNKNOWN"]
 
 
 def test_import_jobs_are_for_staff_and_unknown_ones_are_404(db, staff_api, tmp_path):
-    response = httpx.post(
-        f"{staff_api}/imports",
-        files={"files": ("thua.zip", zipped(tmp_path).read_bytes())},
-        data={"layer": "parcels", "dry_run": "true"},
-        headers={"Prefer": "respond-async"},
-    )
+    response = start(staff_api, zipped(tmp_path).read_bytes(), layer="parcels", dry_run="true")
     url = f"{staff_api}{response.headers['location']}"
     assert wait_for(url)["status"] == "importable"  # a dry run that would import
     remote = {"X-Forwarded-For": "203.0.113.7"}

@@ -15,6 +15,12 @@ def env_for(url) -> dict[str, str]:
     return {"DATABASE_URL": url.render_as_string(hide_password=False)}
 
 
+def import_parcels(url, path, report_dir, *options: str):
+    """``landplan import PATH --layer parcels [options] --report-dir DIR``."""
+    arguments = ["import", str(path), "--layer", "parcels", *options]
+    return run(*arguments, "--report-dir", str(report_dir), env=env_for(url))
+
+
 def count(engine) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(Parcel.__table__)).scalar_one()
@@ -23,15 +29,7 @@ def count(engine) -> int:
 def test_import_writes_and_reports(db, import_database_url, tmp_path):
     path = write_shapefile(parcels(), tmp_path / "thua.shp", "tcvn3")
     out = tmp_path / "report"
-    result = run(
-        "import",
-        str(path),
-        "--layer",
-        "parcels",
-        "--report-dir",
-        str(out),
-        env=env_for(import_database_url),
-    )
+    result = import_parcels(import_database_url, path, out)
     assert result.returncode == 0, result.stderr
     assert "6 new" in result.stdout and "tcvn3 (detected)" in result.stdout
     assert count(db) == 6
@@ -46,15 +44,7 @@ def test_refused_import_exits_3_with_findings_and_problem_locations(
     frame["KyHieuMucDichSuDung"] = ["ODT", "XYZ", "ODT"]
     path = write_shapefile(frame, tmp_path / "thua.shp")
     out = tmp_path / "report"
-    result = run(
-        "import",
-        str(path),
-        "--layer",
-        "parcels",
-        "--report-dir",
-        str(out),
-        env=env_for(import_database_url),
-    )
+    result = import_parcels(import_database_url, path, out)
     assert result.returncode == 3
     assert "LANDUSE_UNKNOWN" in result.stdout and "Nothing was written" in result.stderr
     assert count(db) == 0
@@ -75,29 +65,14 @@ def test_a_file_that_cannot_be_imported_exits_1_without_traceback(
 
 def test_dry_run_exits_0_and_writes_nothing(db, import_database_url, tmp_path):
     path = write_shapefile(parcels(), tmp_path / "thua.shp")
-    result = run(
-        "import",
-        str(path),
-        "--layer",
-        "parcels",
-        "--dry-run",
-        "--report-dir",
-        str(tmp_path / "r"),
-        env=env_for(import_database_url),
-    )
+    result = import_parcels(import_database_url, path, tmp_path / "r", "--dry-run")
     assert result.returncode == 0 and "Dry run" in result.stdout
     assert count(db) == 0
 
 
 def test_export_writes_the_public_layer(db, import_database_url, tmp_path):
-    run(
-        "import",
-        str(write_shapefile(parcels(), tmp_path / "t.shp")),
-        "--layer",
-        "parcels",
-        "--report-dir",
-        str(tmp_path / "r"),
-        env=env_for(import_database_url),
+    import_parcels(
+        import_database_url, write_shapefile(parcels(), tmp_path / "t.shp"), tmp_path / "r"
     )
     out = tmp_path / "thua.gpkg"
     result = run(
