@@ -3,14 +3,20 @@ SHELL := /bin/bash
 VENV := .venv
 LANDPLAN := $(VENV)/bin/landplan
 STAMP := $(VENV)/.installed
+BROWSER_STAMP := $(VENV)/.browser
 API_PID := var/api.pid
 
 .PHONY: setup db demo test lint bench bench-import stop clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/bootstrap.sh
+$(STAMP): pyproject.toml scripts/bootstrap.sh web/package.json web/package-lock.json
 	bash scripts/bootstrap.sh
+	touch $@
+
+# The browser tests drive Debian's Chromium: installed for `make test`, not for the demo.
+$(BROWSER_STAMP): $(STAMP)
+	bash scripts/bootstrap.sh --browser
 	touch $@
 
 db: setup
@@ -22,7 +28,7 @@ demo: db
 	@echo "Serving the Cao Bằng demo at http://127.0.0.1:8000 (Ctrl-C stops the server; make stop stops the database too)"
 	$(LANDPLAN) serve --host 127.0.0.1 --port 8000 --pid-file $(API_PID)
 
-test: setup lint
+test: setup $(BROWSER_STAMP) lint
 	$(LANDPLAN) db up
 	$(VENV)/bin/pytest
 
@@ -46,4 +52,4 @@ stop:
 	@if [ -x $(LANDPLAN) ]; then $(LANDPLAN) db down; fi
 
 clean: stop
-	rm -rf $(VENV) .venv-tipg var
+	rm -rf $(VENV) .venv-tipg var web/node_modules

@@ -95,14 +95,57 @@ class ServerSettings(BaseSettings):
         return self
 
 
+#: Basemaps known by name; anything else containing ``{z}`` is a tile URL template.
+BASEMAPS = {
+    "osm": (
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+    ),
+}
+
+
+class MapSettings(BaseSettings):
+    """The public map (``GET /``, ``landplan publish-map``)."""
+
+    model_config = SettingsConfigDict(env_prefix="LANDPLAN_MAP_", env_file=".env", extra="ignore")
+
+    #: ``osm`` (OpenStreetMap's tiles), ``none`` (no basemap: offline), or a tile URL
+    #: template with ``{z}``, ``{x}``, ``{y}``.
+    basemap: str = "osm"
+    basemap_attribution: str = ""
+    #: Where the map opens: the centre of Cao Bằng city.
+    center_lon: float = 106.2575
+    center_lat: float = 22.6657
+    zoom: int = 13
+
+    @model_validator(mode="after")
+    def _known_basemap(self) -> MapSettings:
+        if self.basemap not in {*BASEMAPS, "none"} and "{z}" not in self.basemap:
+            raise ValueError(
+                f"LANDPLAN_MAP_BASEMAP={self.basemap!r}: use osm, none or a tile URL template"
+            )
+        return self
+
+    def basemap_tiles(self) -> tuple[str, str] | None:
+        """The basemap's URL template and attribution, or None for no basemap."""
+        if self.basemap == "none":
+            return None
+        url, attribution = BASEMAPS.get(self.basemap, (self.basemap, ""))
+        return url, self.basemap_attribution or attribution
+
+
 class Settings:
     """All settings of one process."""
 
     def __init__(
-        self, database: DatabaseSettings | None = None, server: ServerSettings | None = None
+        self,
+        database: DatabaseSettings | None = None,
+        server: ServerSettings | None = None,
+        map: MapSettings | None = None,
     ):
         self.database = database or DatabaseSettings()
         self.server = server or ServerSettings()
+        self.map = map or MapSettings()
 
 
 @lru_cache

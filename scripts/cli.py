@@ -301,6 +301,43 @@ def export(
     typer.echo(f"{len(frame)} {layer} -> {', '.join(str(p) for p in written)}")
 
 
+@app.command("publish-map")
+def publish_map(
+    out: Annotated[Path, typer.Option(help="Directory to write the static site to")],
+    api_url: Annotated[
+        str, typer.Option(help="The API the page asks for tiles, lookups and search")
+    ],
+) -> None:
+    """Write the public map as a static site (index.html and every file it loads) that
+    works against the API at API_URL. The API must allow the site's origin
+    (LANDPLAN_CORS_ORIGINS)."""
+    from sqlalchemy import select
+
+    from api import webmap
+    from layers.land_use import LandUseCode
+    from layers.registry import default_registry
+
+    settings = get_settings()
+    missing = [p for p in webmap.VENDOR if not webmap.vendor_dir(p).is_dir()]
+    if missing:
+        _fail(f"front-end packages not installed ({', '.join(missing)}): run make setup")
+    engine = create_engine(settings.database.sqlalchemy_url())
+    table = LandUseCode.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(select(table).order_by(table.c.land_group, table.c.code)).all()
+    engine.dispose()
+    html = webmap.build(
+        default_registry(),
+        settings.map,
+        webmap.land_uses(rows),
+        api=api_url.rstrip("/"),
+        assets="static",
+    )
+    files = webmap.publish(html, out)
+    size = sum(f.stat().st_size for f in files)
+    typer.echo(f"Wrote {len(files)} files ({size / 1024:.0f} KiB) to {out}; open {out}/index.html")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default LANDPLAN_HOST)")] = None,

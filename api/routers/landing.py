@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.exc import OperationalError
 
 from api.deps import ConnectionDep
 from api.errors import problem
 from api.links import link
+from api.routers.webmap import map_page, wants_html
 from layers.queries import postgis_version
 
 router = APIRouter(tags=["service"])
@@ -15,14 +18,25 @@ router = APIRouter(tags=["service"])
 JSON = "application/json"
 
 
-@router.get("/", summary="Landing page")
-async def landing(request: Request) -> dict:
+@router.get(
+    "/",
+    summary="Landing page: the public map for browsers (or f=html), links as JSON otherwise",
+    responses={200: {"content": {"text/html": {}}}},
+)
+async def landing(
+    request: Request,
+    conn: ConnectionDep,
+    f: Annotated[Literal["json", "html"] | None, Query(description="Output format")] = None,
+):
+    if wants_html(request):
+        return await map_page(request, conn)
     return {
         "title": "landplan: Cao Bằng planning and land information",
         "description": "Approved plans, plan zones, cadastral parcels (public fields only), "
         "auction lots, development areas and administrative units.",
         "links": [
             link(request, "/", "self", JSON, "This document"),
+            link(request, "/?f=html", "alternate", "text/html", "The public map"),
             link(
                 request,
                 "/openapi.json",

@@ -1,0 +1,159 @@
+"""The public map page: served to browsers at /, offline-ready, small, and publishable."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from api import webmap
+from api.settings import MapSettings
+from layers.registry import default_registry
+from scripts.cli import app as cli
+
+HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+class _References(HTMLParser):
+    """Every script src and stylesheet/icon href of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        if tag == "script" and values.get("src"):
+            self.found.append(values["src"])
+        if tag == "link" and values.get("href"):
+            self.found.append(values["href"])
+
+
+def references(html: str) -> list[str]:
+    parser = _References()
+    parser.feed(html)
+    return parser.found
+
+
+def css_references(css: str) -> list[str]:
+    return [
+        u for u in re.findall(r"url\(['\"]?([^'\")]+)", css) if not u.startswith(("data:", "#"))
+    ]
+
+
+@pytest.fixture(scope="module")
+def page(api_url) -> str:
+    response = httpx.get(f"{api_url}/", headers=HTML)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    return response.text
+
+
+def test_browsers_get_the_map_and_clients_the_landing_json(client, page):
+    assert "L.map(" in page and "landplan.start(" in page
+    assert client.get("/").json()["links"][0]["rel"] == "self"  # httpx asks */*
+    assert client.get("/", headers=HTML, params={"f": "json"}).json()["title"]
+    assert "landplan.start(" in client.get("/", params={"f": "html"}).text
+    alternate = [x for x in client.get("/").json()["links"] if x["rel"] == "alternate"]
+    assert alternate[0]["type"] == "text/html"
+
+
+def test_page_loads_nothing_from_another_host(client, page):
+    refs = references(page)
+    assert refs, "the page loads scripts and stylesheets"
+    for ref in refs:
+        assert not urlsplit(ref).netloc, ref
+    # The only absolute URL the page may hold is the basemap's, a setting.
+    tiles = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    absolute = {
+        u
+        for u in re.findall(r"https?://[^\s\"'<>)\\]+", page)
+        if not u.startswith(
+            "https://github.com/ljagis/leaflet-measure/issues"  # a comment in folium's template
+        )
+    }
+    assert absolute <= {tiles, "https://www.openstreetmap.org/copyright"}
+
+
+def test_every_file_the_page_loads_is_served(client, page):
+    for ref in references(page):
+        response = client.get(ref)
+        assert response.status_code == 200, ref
+        if ref.endswith(".css"):
+            for inner in css_references(response.text):
+                assert client.get(urljoin(ref, inner)).status_code == 200, (ref, inner)
+
+
+def test_only_the_vendor_build_directories_are_served(client):
+    assert client.get("/static/vendor/leaflet/leaflet.js").status_code == 200
+    assert client.get("/static/vendor/leaflet/../package.json").status_code == 404
+    assert client.get("/static/vendor/pbf/index.js").status_code == 404
+
+
+def test_page_is_small_and_embeds_no_features(page):
+    assert len(page.encode()) < 64 * 1024
+    assert '"FeatureCollection"' not in page and '"Feature"' not in page
+
+
+def test_each_overlay_reads_a_public_layer_as_vector_tiles(client, page):
+    urls = set(re.findall(r"L\.vectorGrid\.protobuf\(\s*'([^']+)'", page))
+    registry = default_registry()
+    assert {u.split("/")[2] for u in urls} == {o.collection for o in webmap.OVERLAYS}
+    for url in urls:
+        collection = url.split("/")[2]
+        assert collection in registry
+        assert url.endswith("/tiles/WebMercatorQuad/{z}/{x}/{y}")
+        assert client.get(url.format(z=14, x=13149, y=7226)).status_code in (200, 204)
+
+
+def test_basemap_is_a_setting():
+    registry = default_registry()
+    offline = webmap.build(registry, MapSettings(basemap="none"), [])
+    assert "tile.openstreetmap.org" not in offline and "L.tileLayer" not in offline
+    custom = webmap.build(
+        registry,
+        MapSettings(
+            basemap="http://tiles.example.vn/{z}/{x}/{y}.png",
+            basemap_attribution="So TNMT Cao Bang",
+        ),
+        [],
+    )
+    assert "http://tiles.example.vn/{z}/{x}/{y}.png" in custom and "So TNMT Cao Bang" in custom
+    with pytest.raises(ValueError, match="osm, none or a tile URL template"):
+        MapSettings(basemap="satellite")
+
+
+def test_palette_gives_every_land_use_a_colour(page):
+    colours = re.findall(r'"code": "([A-Z]{3})"[^}]*"colour": "(#[0-9a-f]{6})"', page)
+    assert len(colours) >= 33
+    assert len({c for _, c in colours}) == len(colours)  # a distinct colour each
+
+
+def test_publish_map_writes_a_static_site(tmp_path, database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
+    from api.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            cli, ["publish-map", "--out", str(tmp_path), "--api-url", "https://gis.example.vn/"]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "index.html").read_text()
+    assert "'https://gis.example.vn/collections/plan_zones/tiles/WebMercatorQuad" in html
+    assert '"api": "https://gis.example.vn"' in html
+    for ref in references(html):
+        assert not ref.startswith("/") and not urlsplit(ref).netloc, ref
+        file = tmp_path / ref
+        assert file.is_file(), ref
+        if ref.endswith(".css"):
+            for inner in css_references(file.read_text()):
+                assert (file.parent / inner).is_file(), (ref, inner)
+    assert not list(Path(tmp_path).rglob("*.map"))

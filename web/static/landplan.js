@@ -1,0 +1,642 @@
+/* landplan's public map: layer styles, legend, "what is planned here?" popups, search,
+ * the available-land panel and the Vietnamese / English switch.
+ *
+ * The page is built by Folium (api/webmap.py); it calls landplan.style(key) for each
+ * vector-tile layer and landplan.start(...) once the layers and the switcher exist.
+ * Everything comes from the landplan API (config.api, "" for the page's own origin).
+ */
+(function () {
+  "use strict";
+
+  const TEXT = {
+    vi: {
+      title: "Bản đồ quy hoạch và đất đai thành phố Cao Bằng",
+      switchTo: "English",
+      zones: "Chức năng sử dụng đất theo quy hoạch",
+      plans_general: "Quy hoạch chung",
+      plans_zoning: "Quy hoạch phân khu",
+      plans_detailed: "Quy hoạch chi tiết",
+      lots: "Lô đất đấu giá",
+      development_areas: "Khu vực phát triển",
+      wards: "Ranh giới phường, xã",
+      units_before_2025: "Phường, xã trước 1/7/2025",
+      parcels: "Thửa đất (phóng to mức 15)",
+      legend: "Chú giải",
+      planLevels: "Ranh giới đồ án quy hoạch",
+      landUse: "Chức năng sử dụng đất",
+      auctions: "Đấu giá quyền sử dụng đất",
+      boundaries: "Ranh giới hành chính",
+      lot_planned: "Dự kiến đấu giá",
+      lot_announced: "Đang mời đấu giá",
+      lot_auctioned: "Đã tổ chức đấu giá",
+      lot_sold: "Đã có kết quả trúng đấu giá",
+      lot_cancelled: "Đã hủy",
+      cert_none: "Chưa cấp",
+      cert_pending: "Đang giải quyết",
+      cert_issued: "Đã cấp",
+      location: "Vị trí",
+      unit: "Phường, xã",
+      unitBefore: "Trước 1/7/2025",
+      parcel: "Thửa đất",
+      sheet: "Tờ bản đồ số",
+      number: "Thửa số",
+      landUseOf: "Mục đích sử dụng",
+      legalArea: "Diện tích pháp lý",
+      measuredArea: "Diện tích đo trên bản đồ",
+      certificate: "Giấy chứng nhận",
+      address: "Địa chỉ",
+      extract: "Trích lục thông tin quy hoạch thửa đất",
+      planning: "Thông tin quy hoạch",
+      level_general: "Quy hoạch chung",
+      level_zoning: "Quy hoạch phân khu",
+      level_detailed: "Quy hoạch chi tiết",
+      zone: "Ô quy hoạch",
+      function: "Chức năng",
+      coverage: "Mật độ xây dựng tối đa",
+      far: "Hệ số sử dụng đất",
+      floors: "Tầng cao tối đa",
+      height: "Chiều cao tối đa",
+      setback: "Khoảng lùi",
+      decision: "Quyết định",
+      noPlan: "Chưa có quy hoạch được công bố tại vị trí này.",
+      lot: "Lô đấu giá",
+      status: "Trạng thái",
+      startingPrice: "Giá khởi điểm",
+      auctionDate: "Ngày đấu giá",
+      area: "Diện tích",
+      developmentArea: "Khu vực phát triển",
+      loading: "Đang tải…",
+      failed: "Không tải được thông tin, xin thử lại.",
+      outside: "Vị trí nằm ngoài khu vực có dữ liệu.",
+      searchPlaceholder: "Tìm thửa (12/345 Hợp Giang), quy hoạch, lô, phường…",
+      nothingFound: "Không tìm thấy kết quả.",
+      kind_parcel: "Thửa đất",
+      kind_plan: "Đồ án quy hoạch",
+      kind_auction_lot: "Lô đấu giá",
+      kind_admin_unit: "Phường, xã",
+      available: "Đất đang mời đấu giá",
+      all: "Tất cả",
+      areaFrom: "Diện tích từ (m²)",
+      areaTo: "đến (m²)",
+      maxPrice: "Giá khởi điểm đến (triệu đồng)",
+      lotsCount: "lô",
+      noLot: "Không có lô phù hợp.",
+      million: "triệu đồng",
+      vnd: "đồng",
+      floorsUnit: "tầng",
+      close: "Đóng",
+    },
+    en: {
+      title: "Cao Bằng city planning and land map",
+      switchTo: "Tiếng Việt",
+      zones: "Plan zones by land-use function",
+      plans_general: "General plans",
+      plans_zoning: "Zoning plans",
+      plans_detailed: "Detailed plans",
+      lots: "Auction lots",
+      development_areas: "Development areas",
+      wards: "Ward and commune boundaries",
+      units_before_2025: "Wards and communes before 1 July 2025",
+      parcels: "Parcels (zoom in to level 15)",
+      legend: "Legend",
+      planLevels: "Plan boundaries",
+      landUse: "Land-use function",
+      auctions: "Land-use right auctions",
+      boundaries: "Administrative boundaries",
+      lot_planned: "Auction planned",
+      lot_announced: "Open for bidding",
+      lot_auctioned: "Auction held",
+      lot_sold: "Sold",
+      lot_cancelled: "Cancelled",
+      cert_none: "Not issued",
+      cert_pending: "In progress",
+      cert_issued: "Issued",
+      location: "Location",
+      unit: "Ward / commune",
+      unitBefore: "Before 1 July 2025",
+      parcel: "Parcel",
+      sheet: "Map sheet",
+      number: "Parcel no.",
+      landUseOf: "Land use",
+      legalArea: "Legal area",
+      measuredArea: "Measured area",
+      certificate: "Certificate",
+      address: "Address",
+      extract: "Planning-information extract",
+      planning: "Planning",
+      level_general: "General plan",
+      level_zoning: "Zoning plan",
+      level_detailed: "Detailed plan",
+      zone: "Zone",
+      function: "Function",
+      coverage: "Max. building coverage",
+      far: "Floor-area ratio",
+      floors: "Max. floors",
+      height: "Max. height",
+      setback: "Setback",
+      decision: "Decision",
+      noPlan: "No published plan covers this place.",
+      lot: "Auction lot",
+      status: "Status",
+      startingPrice: "Starting price",
+      auctionDate: "Auction date",
+      area: "Area",
+      developmentArea: "Development area",
+      loading: "Loading…",
+      failed: "Could not load the information; please try again.",
+      outside: "This place is outside the area with data.",
+      searchPlaceholder: "Find a parcel (12/345 Hợp Giang), plan, lot, ward…",
+      nothingFound: "Nothing found.",
+      kind_parcel: "Parcel",
+      kind_plan: "Plan",
+      kind_auction_lot: "Auction lot",
+      kind_admin_unit: "Ward / commune",
+      available: "Land open for bidding",
+      all: "All",
+      areaFrom: "Area from (m²)",
+      areaTo: "to (m²)",
+      maxPrice: "Starting price up to (million VND)",
+      lotsCount: "lots",
+      noLot: "No lot matches.",
+      million: "million VND",
+      vnd: "VND",
+      floorsUnit: "floors",
+      close: "Close",
+    },
+  };
+
+  const LEVEL_COLOURS = { general: "#b2182b", zoning: "#2166ac", detailed: "#6a3d9a" };
+  const LOT_STYLES = {
+    planned: { color: "#e6550d", weight: 1.5, dashArray: "4 3", fillColor: "#fdd0a2", fillOpacity: 0.3 },
+    announced: { color: "#d7191c", weight: 3, fillColor: "#ff7f00", fillOpacity: 0.75 },
+    auctioned: { color: "#8c6d31", weight: 1, fillColor: "#d9d9d9", fillOpacity: 0.4 },
+    sold: { color: "#636363", weight: 1, fillColor: "#bdbdbd", fillOpacity: 0.4 },
+    cancelled: { color: "#969696", weight: 1, dashArray: "2 3", fillOpacity: 0 },
+  };
+  const AREA_STYLE = { color: "#1b7837", weight: 2, dashArray: "6 4", fillColor: "#a6dba0", fillOpacity: 0.12 };
+  const WARD_STYLE = { color: "#252525", weight: 2.5, fill: false };
+  const OLD_UNIT_STYLE = { color: "#8c510a", weight: 1.5, dashArray: "2 4", fill: false };
+  const HIDDEN = [];
+
+  const state = { lang: "vi", config: null, map: null, overlays: {}, control: null, colours: {} };
+
+  function t(key) {
+    const words = TEXT[state.lang];
+    return key in words ? words[key] : key;
+  }
+
+  function fill(style) {
+    return Object.assign({ fill: true, stroke: true }, style);
+  }
+
+  /* The VectorGrid style of one overlay: a function of a feature's tile properties. */
+  function style(key) {
+    if (key.startsWith("plans_")) {
+      const level = key.slice("plans_".length);
+      return (p) =>
+        p.level === level ? { color: LEVEL_COLOURS[level], weight: level === "general" ? 3 : 2, fill: false } : HIDDEN;
+    }
+    switch (key) {
+      case "zones":
+        return (p) => fill({ color: "#7a7a7a", weight: 0.6, fillColor: colour(p.land_use_code), fillOpacity: 0.6 });
+      case "parcels":
+        return (p) => fill({ color: "#525252", weight: 0.6, fillColor: colour(p.land_use_code), fillOpacity: 0.2 });
+      case "lots":
+        return (p) => fill(LOT_STYLES[p.status] || LOT_STYLES.planned);
+      case "development_areas":
+        return () => fill(AREA_STYLE);
+      case "wards":
+        return (p) => (p.valid_to ? HIDDEN : WARD_STYLE);
+      case "units_before_2025":
+        return (p) => (p.valid_to ? OLD_UNIT_STYLE : HIDDEN);
+      default:
+        return () => ({ color: "#3182bd", weight: 1 });
+    }
+  }
+
+  function colour(code) {
+    return state.colours[code] || "#cccccc";
+  }
+
+  /* --- small helpers ----------------------------------------------------------------- */
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (name === "text") node.textContent = value;
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value);
+    }
+    for (const child of children) if (child != null) node.append(child);
+    return node;
+  }
+
+  function api(path, params) {
+    const url = new URL(state.config.api + path, window.location.href);
+    for (const [name, value] of Object.entries(params || {})) url.searchParams.set(name, value);
+    return url.toString();
+  }
+
+  async function getJSON(path, params) {
+    const response = await fetch(api(path, params), { headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error(`${response.status} ${path}`);
+    return response.json();
+  }
+
+  function number(value, digits) {
+    const locale = state.lang === "vi" ? "vi-VN" : "en-GB";
+    return Number(value).toLocaleString(locale, { maximumFractionDigits: digits ?? 1 });
+  }
+
+  function money(vnd) {
+    return `${number(vnd / 1e6, 1)} ${t("million")}`;
+  }
+
+  function landUseName(code) {
+    const use = state.config.landUses.find((u) => u.code === code);
+    return use ? `${use[state.lang]} (${code})` : code;
+  }
+
+  function rows(pairs) {
+    const table = el("table", { class: "lp-fields" });
+    for (const [label, value] of pairs) {
+      if (value === null || value === undefined || value === "") continue;
+      table.append(el("tr", {}, el("th", { text: label }), el("td", { text: String(value) })));
+    }
+    return table;
+  }
+
+  function bboxBounds(bbox) {
+    return L.latLngBounds([bbox[1], bbox[0]], [bbox[3], bbox[2]]);
+  }
+
+  /* --- "what is planned here?" ------------------------------------------------------- */
+
+  function zoneBlock(zone) {
+    const plan = zone.plan;
+    const decision = plan.decision_number
+      ? `${plan.decision_number} (${plan.decision_date || ""}, ${plan.decision_authority || ""})`
+      : null;
+    return el(
+      "div",
+      { class: "lp-zone" },
+      el("div", { class: "lp-plan", text: plan.name }),
+      rows([
+        [t("zone"), zone.zone_code],
+        [t("function"), zone.function_name || landUseName(zone.land_use_code)],
+        [t("landUseOf"), landUseName(zone.land_use_code)],
+        [t("coverage"), zone.max_coverage_pct != null ? `${number(zone.max_coverage_pct)} %` : null],
+        [t("far"), zone.floor_area_ratio != null ? number(zone.floor_area_ratio, 2) : null],
+        [t("floors"), zone.max_floors],
+        [t("height"), zone.max_height_m != null ? `${number(zone.max_height_m)} m` : null],
+        [t("setback"), zone.setback_m != null ? `${number(zone.setback_m)} m` : null],
+        [t("decision"), decision],
+      ]),
+    );
+  }
+
+  function lookupContent(found) {
+    const box = el("div", { class: "lp-popup" });
+    const unit = found.admin_unit.current;
+    const before = found.admin_unit.before_2025;
+    if (!unit && !found.parcel && !Object.values(found.planning).some((z) => z.length)) {
+      box.append(el("p", { text: t("outside") }));
+      return box;
+    }
+    if (unit) {
+      box.append(rows([[t("unit"), unit.name], [t("unitBefore"), before ? before.name : null]]));
+    }
+    const parcel = found.parcel;
+    if (parcel) {
+      box.append(el("h4", { text: t("parcel") }));
+      box.append(
+        rows([
+          [t("sheet"), parcel.map_sheet],
+          [t("number"), parcel.parcel_number],
+          [t("landUseOf"), landUseName(parcel.land_use_code)],
+          [t("legalArea"), `${number(parcel.legal_area_m2)} m²`],
+          [t("measuredArea"), `${number(parcel.geom_area_m2)} m²`],
+          [t("certificate"), t(`cert_${parcel.certificate_status}`)],
+          [t("address"), parcel.address],
+        ]),
+      );
+      const path = `/parcels/${parcel.unit_code}/${parcel.map_sheet}/${parcel.parcel_number}/extract`;
+      box.append(
+        el("a", { class: "lp-extract", href: api(path, { lang: state.lang }), target: "_blank", text: t("extract") }),
+      );
+    }
+    box.append(el("h4", { text: t("planning") }));
+    let any = false;
+    for (const level of ["general", "zoning", "detailed"]) {
+      const zones = found.planning[level] || [];
+      if (!zones.length) continue;
+      any = true;
+      box.append(el("h5", { text: t(`level_${level}`) }));
+      for (const zone of zones) box.append(zoneBlock(zone));
+    }
+    if (!any) box.append(el("p", { class: "lp-muted", text: t("noPlan") }));
+    const lot = found.auction_lot;
+    if (lot) {
+      box.append(el("h4", { text: `${t("lot")} ${lot.lot_code}` }));
+      box.append(
+        rows([
+          [t("status"), t(`lot_${lot.status}`)],
+          [t("landUseOf"), landUseName(lot.land_use_code)],
+          [t("area"), `${number(lot.area_m2)} m²`],
+          [t("startingPrice"), money(lot.starting_price_vnd)],
+          [t("auctionDate"), lot.auction_date],
+        ]),
+      );
+    }
+    if (found.development_area) {
+      box.append(el("h4", { text: t("developmentArea") }));
+      box.append(rows([[found.development_area.code, found.development_area.name]]));
+    }
+    return box;
+  }
+
+  async function lookupAt(latlng) {
+    const popup = L.popup({ maxWidth: 360, maxHeight: 420, autoPanPadding: [20, 20] })
+      .setLatLng(latlng)
+      .setContent(el("div", { class: "lp-popup", text: t("loading") }))
+      .openOn(state.map);
+    try {
+      const found = await getJSON("/lookup", { lon: latlng.lng.toFixed(7), lat: latlng.lat.toFixed(7) });
+      popup.setContent(lookupContent(found));
+    } catch (error) {
+      popup.setContent(el("div", { class: "lp-popup", text: t("failed") }));
+    }
+  }
+
+  /* --- legend ------------------------------------------------------------------------ */
+
+  function swatch(styleOf, label) {
+    const s = styleOf;
+    const css = [
+      `border: ${Math.max(1, Math.min(s.weight || 1, 3))}px ${s.dashArray ? "dashed" : "solid"} ${s.color || "transparent"}`,
+      `background: ${s.fill === false ? "transparent" : s.fillColor || "transparent"}`,
+      `opacity: ${s.fill === false ? 1 : Math.max(0.6, s.fillOpacity || 0)}`,
+    ].join(";");
+    return el("li", {}, el("span", { class: "lp-swatch", style: css }), el("span", { text: label }));
+  }
+
+  function legendBody() {
+    const body = el("div", { class: "lp-legend-body" });
+    body.append(el("h4", { text: t("planLevels") }));
+    const levels = el("ul");
+    for (const level of ["general", "zoning", "detailed"]) {
+      levels.append(swatch({ color: LEVEL_COLOURS[level], weight: 3, fill: false }, t(`plans_${level}`)));
+    }
+    body.append(levels);
+    body.append(el("h4", { text: t("auctions") }));
+    const lots = el("ul");
+    for (const status of Object.keys(LOT_STYLES)) lots.append(swatch(LOT_STYLES[status], t(`lot_${status}`)));
+    lots.append(swatch(AREA_STYLE, t("development_areas")));
+    body.append(lots);
+    body.append(el("h4", { text: t("boundaries") }));
+    const units = el("ul");
+    units.append(swatch(WARD_STYLE, t("wards")));
+    units.append(swatch(OLD_UNIT_STYLE, t("units_before_2025")));
+    body.append(units);
+    body.append(el("h4", { text: t("landUse") }));
+    const uses = el("ul", { class: "lp-uses" });
+    for (const use of state.config.landUses) {
+      uses.append(swatch({ color: "#7a7a7a", weight: 1, fillColor: use.colour, fillOpacity: 1 }, `${use.code} ${use[state.lang]}`));
+    }
+    body.append(uses);
+    return body;
+  }
+
+  function panelControl(className, position, build) {
+    const Control = L.Control.extend({
+      options: { position },
+      onAdd() {
+        const box = L.DomUtil.create("div", `leaflet-control leaflet-bar lp-panel ${className}`);
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        this.box = box;
+        build(box);
+        return box;
+      },
+    });
+    return new Control();
+  }
+
+  /* A panel with a title that opens and closes it (closed on phones at start). */
+  function collapsible(box, titleKey, body) {
+    const open = window.matchMedia("(min-width: 700px)").matches && box.dataset.open !== "false";
+    const toggle = el("button", { class: "lp-toggle", type: "button", "aria-expanded": String(open), text: t(titleKey) });
+    toggle.addEventListener("click", () => {
+      const now = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(now));
+      box.dataset.open = String(now);
+    });
+    box.dataset.open = String(open);
+    box.replaceChildren(toggle, body);
+  }
+
+  /* --- search ------------------------------------------------------------------------ */
+
+  function buildSearch(box) {
+    const input = el("input", { type: "search", class: "lp-search-input", "aria-label": t("searchPlaceholder"), placeholder: t("searchPlaceholder") });
+    const results = el("ul", { class: "lp-results" });
+    let timer = null;
+    let asked = 0;
+    async function run() {
+      const q = input.value.trim();
+      const ticket = ++asked;
+      if (!q) return results.replaceChildren();
+      try {
+        const found = await getJSON("/search", { q, limit: 10 });
+        if (ticket !== asked) return;
+        if (!found.hits.length) return results.replaceChildren(el("li", { class: "lp-muted", text: t("nothingFound") }));
+        results.replaceChildren(
+          ...found.hits.map((hit) =>
+            el(
+              "li",
+              {},
+              el("button", { type: "button", class: "lp-hit", onclick: () => pick(hit) },
+                el("span", { class: "lp-kind", text: t(`kind_${hit.kind}`) }),
+                el("span", { text: hit.title })),
+            ),
+          ),
+        );
+      } catch (error) {
+        results.replaceChildren(el("li", { class: "lp-muted", text: t("failed") }));
+      }
+    }
+    function pick(hit) {
+      const bounds = bboxBounds(hit.bbox);
+      state.map.fitBounds(bounds, { maxZoom: hit.kind === "parcel" ? 19 : 17, padding: [20, 20] });
+      results.replaceChildren();
+      input.value = hit.title;
+      if (hit.kind === "parcel") lookupAt(bounds.getCenter());
+    }
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(run, 250);
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        clearTimeout(timer);
+        run().then(() => {
+          const first = results.querySelector(".lp-hit");
+          if (first) first.click();
+        });
+      }
+    });
+    box.replaceChildren(input, results);
+  }
+
+  /* --- available land ---------------------------------------------------------------- */
+
+  const lots = { features: [], filter: { use: "", min: "", max: "", price: "" } };
+
+  async function loadLots() {
+    const found = await getJSON("/collections/auction_lots/items", { status: "announced", limit: 1000 });
+    lots.features = found.features;
+  }
+
+  function matching() {
+    const f = lots.filter;
+    return lots.features.filter((feature) => {
+      const p = feature.properties;
+      if (f.use && p.land_use_code !== f.use) return false;
+      if (f.min !== "" && p.area_m2 < Number(f.min)) return false;
+      if (f.max !== "" && p.area_m2 > Number(f.max)) return false;
+      if (f.price !== "" && p.starting_price_vnd > Number(f.price) * 1e6) return false;
+      return true;
+    });
+  }
+
+  function buildAvailable(box) {
+    const uses = [...new Set(lots.features.map((f) => f.properties.land_use_code))].sort();
+    const select = el("select", { name: "land_use", "aria-label": t("landUseOf") }, el("option", { value: "", text: t("all") }));
+    for (const code of uses) select.append(el("option", { value: code, text: landUseName(code) }));
+    select.value = lots.filter.use;
+    const numberInput = (name, label) => {
+      const input = el("input", { type: "number", min: "0", name, "aria-label": label, placeholder: label });
+      input.value = lots.filter[name];
+      return input;
+    };
+    const min = numberInput("min", t("areaFrom"));
+    const max = numberInput("max", t("areaTo"));
+    const price = numberInput("price", t("maxPrice"));
+    const list = el("ul", { class: "lp-lots" });
+    const count = el("div", { class: "lp-muted" });
+    function refresh() {
+      lots.filter = { use: select.value, min: min.value, max: max.value, price: price.value };
+      const shown = matching();
+      count.textContent = `${shown.length} ${t("lotsCount")}`;
+      list.replaceChildren(
+        ...(shown.length ? [] : [el("li", { class: "lp-muted", text: t("noLot") })]),
+        ...shown.map((feature) => {
+          const p = feature.properties;
+          return el(
+            "li",
+            {},
+            el("button", { type: "button", class: "lp-lot", "data-lot": p.lot_code, onclick: () => zoomToLot(feature) },
+              el("strong", { text: p.lot_code }),
+              el("span", { text: ` ${landUseName(p.land_use_code)} · ${number(p.area_m2)} m² · ${money(p.starting_price_vnd)}` })),
+          );
+        }),
+      );
+    }
+    for (const input of [select, min, max, price]) input.addEventListener("input", refresh);
+    const form = el("div", { class: "lp-filters" },
+      el("label", {}, el("span", { text: t("landUseOf") }), select),
+      el("label", {}, el("span", { text: t("areaFrom") }), min),
+      el("label", {}, el("span", { text: t("areaTo") }), max),
+      el("label", {}, el("span", { text: t("maxPrice") }), price));
+    collapsible(box, "available", el("div", { class: "lp-body" }, form, count, list));
+    refresh();
+  }
+
+  function zoomToLot(feature) {
+    const shape = L.geoJSON(feature);
+    state.map.fitBounds(shape.getBounds(), { maxZoom: 19, padding: [30, 30] });
+    lookupAt(shape.getBounds().getCenter());
+  }
+
+  /* --- languages --------------------------------------------------------------------- */
+
+  function relabelOverlays() {
+    for (const [key, layer] of Object.entries(state.overlays)) {
+      state.control.removeLayer(layer);
+      state.control.addOverlay(layer, t(key));
+    }
+  }
+
+  const panels = {};
+
+  function render() {
+    document.documentElement.lang = state.lang;
+    document.title = t("title");
+    relabelOverlays();
+    collapsible(panels.legend.box, "legend", legendBody());
+    buildSearch(panels.search.box);
+    buildAvailable(panels.available.box);
+    panels.language.box.replaceChildren(
+      el("button", { type: "button", class: "lp-lang", lang: state.lang === "vi" ? "en" : "vi", onclick: () => setLanguage(state.lang === "vi" ? "en" : "vi"), text: t("switchTo") }),
+    );
+    state.map.closePopup();
+  }
+
+  function setLanguage(lang) {
+    state.lang = lang in TEXT ? lang : "vi";
+    try {
+      window.localStorage.setItem("landplan.lang", state.lang);
+    } catch (error) {
+      /* private browsing: the choice lasts for this page only */
+    }
+    render();
+  }
+
+  function initialLang() {
+    const asked = new URLSearchParams(window.location.search).get("lang");
+    let stored = null;
+    try {
+      stored = window.localStorage.getItem("landplan.lang");
+    } catch (error) {
+      stored = null;
+    }
+    const lang = asked || stored || "vi";
+    return lang in TEXT ? lang : "vi";
+  }
+
+  /* --- start ------------------------------------------------------------------------- */
+
+  function start(map, overlays, control, config) {
+    state.map = map;
+    state.overlays = overlays;
+    state.control = control;
+    state.config = config;
+    state.lang = initialLang();
+    for (const use of config.landUses) state.colours[use.code] = use.colour;
+    panels.search = panelControl("lp-search", "topleft", () => {}).addTo(map);
+    panels.language = panelControl("lp-language", "topright", () => {}).addTo(map);
+    panels.available = panelControl("lp-available", "topright", () => {}).addTo(map);
+    panels.legend = panelControl("lp-legend", "bottomright", () => {}).addTo(map);
+    // The search box goes above the zoom buttons.
+    const corner = map._controlCorners.topleft;
+    corner.insertBefore(panels.search.box, corner.firstChild);
+    map.on("click", (event) => lookupAt(event.latlng));
+    render();
+    loadLots()
+      .then(() => buildAvailable(panels.available.box))
+      .catch(() => panels.available.box.append(el("div", { class: "lp-muted", text: t("failed") })));
+  }
+
+  window.landplan = {
+    style,
+    start,
+    setLanguage,
+    lookupAt,
+    get map() {
+      return state.map;
+    },
+    get lang() {
+      return state.lang;
+    },
+  };
+})();
