@@ -345,7 +345,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     pid_file: Annotated[Path | None, typer.Option(help="Write the server's PID here")] = None,
 ) -> None:
-    """Serve the API (and, later, the map)."""
+    """Serve the API and the public map."""
     import uvicorn
 
     server = get_settings().server
