@@ -12,7 +12,16 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api import errors
-from api.routers import collections, features, imports, landing, lookup, tiles
+from api.routers import (
+    collections,
+    extract,
+    features,
+    imports,
+    landing,
+    lookup,
+    tiles,
+    webmap,
+)
 from api.settings import Settings, get_settings
 from layers.registry import default_registry
 
@@ -89,5 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(collections.router)
     app.include_router(features.router)
     app.include_router(lookup.router)
+    app.include_router(extract.router)
     app.include_router(imports.router(settings))
+    webmap.mount_assets(app)
     return app

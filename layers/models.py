@@ -5,6 +5,7 @@ from layers import (  # noqa: F401
     auction_lots,
     development_areas,
     dossiers,
+    extracts,
     land_use,
     parcels,
     plan_zones,

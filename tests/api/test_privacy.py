@@ -158,3 +158,34 @@ def test_downloads(client, secrets, collection, fmt):
     assert_clean(text, secrets)
     for plan in secrets["plans"]:  # hidden plans' zones are not in the file either
         assert plan.name.encode() not in data
+
+
+def pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_map_page(client, secrets):
+    text = client.get("/", params={"f": "html"}).text
+    assert_clean(text, secrets)
+    assert "holder" not in text
+
+
+def test_extracts_of_parcels_under_an_unpublished_plan(client, secrets, conn):
+    from layers.parcels import Parcel
+
+    rows = conn.execute(
+        select(Parcel.unit_code, Parcel.map_sheet, Parcel.parcel_number, Parcel.certificate_serial)
+        .join(PlanZone, func.ST_Intersects(PlanZone.geom, Parcel.geom))
+        .where(PlanZone.id.in_(secrets["zones"]), Parcel.certificate_serial.is_not(None))
+        .limit(3)
+    ).all()
+    assert rows, "the demo has certified parcels under an unpublished plan"
+    for unit, sheet, number, serial in rows:
+        path = f"/parcels/{unit}/{sheet}/{number}/extract"
+        html = client.get(path).text
+        pdf = pdf_text(client.get(path, params={"f": "pdf"}).content)
+        for text in (html, pdf):
+            assert_clean(text, secrets)
+            assert serial not in text

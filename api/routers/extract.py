@@ -1,0 +1,76 @@
+"""The planning-information extract of a parcel (HTML or PDF) and its reopening by code."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+
+from api import extract
+from api.deps import ConnectionDep
+from api.links import base_url
+from layers import extracts
+
+router = APIRouter(tags=["lookup"])
+
+PDF = "application/pdf"
+FormatParam = Annotated[
+    Literal["html", "pdf"] | None, Query(description="html (default) or pdf; or Accept")
+]
+LangParam = Annotated[Literal["vi", "en"], Query(description="Language of the extract")]
+
+
+async def _respond(
+    request: Request, data: dict[str, Any], code: str, f: str | None, lang: str
+) -> Response:
+    suffix = "" if lang == "vi" else f"?lang={lang}"
+    verify_url = f"{base_url(request)}/extracts/{code}{suffix}"
+    html = extract.render_html(data, code, verify_url, lang)
+    if (f or ("pdf" if PDF in request.headers.get("accept", "") else "html")) == "html":
+        return HTMLResponse(html)
+    pdf = await run_in_threadpool(extract.render_pdf, html, base_url(request))
+    p = data["parcel"]
+    name = f"trich-luc-{p['unit_code']}-{p['map_sheet']}-{p['parcel_number']}-{code}.pdf"
+    return Response(
+        pdf, media_type=PDF, headers={"Content-Disposition": f'inline; filename="{name}"'}
+    )
+
+
+@router.get(
+    "/parcels/{unit}/{sheet}/{number}/extract",
+    summary="Planning-information extract of a parcel (HTML or PDF), kept under a "
+    "verification code",
+    responses={200: {"content": {"text/html": {}, PDF: {}}}},
+)
+async def parcel_extract(
+    request: Request,
+    conn: ConnectionDep,
+    unit: str,
+    sheet: int,
+    number: int,
+    f: FormatParam = None,
+    lang: LangParam = "vi",
+) -> Response:
+    data = await extract.gather(conn, unit, sheet, number, extract.today())
+    if data is None:
+        raise HTTPException(404, f"no parcel {unit}/{sheet}/{number}")
+    code = extracts.verification_code(data)
+    await conn.execute(extracts.keep(code, data))  # one statement, committed on its own
+    return await _respond(request, data, code, f, lang)
+
+
+@router.get(
+    "/extracts/{code}",
+    summary="Reopen an extract as it was issued, by its verification code",
+    responses={200: {"content": {"text/html": {}, PDF: {}}}},
+)
+async def reopen_extract(
+    request: Request, conn: ConnectionDep, code: str, f: FormatParam = None, lang: LangParam = "vi"
+) -> Response:
+    code = code.strip().upper()
+    data = (await conn.execute(extracts.by_code(code))).scalar_one_or_none()
+    if data is None:
+        raise HTTPException(404, f"no extract with code {code}")
+    return await _respond(request, data, code, f, lang)
