@@ -53,12 +53,17 @@ def parse(q: str) -> ParsedQuery:
 
 
 def _bbox(layer_geom: ColumnElement) -> list:
+    """The hit's bounding box, and a point surely inside it (a bbox's centre may lie
+    outside an L-shaped parcel): where a map zooms to and asks what is there."""
     box = func.Box2D(layer_geom)
+    inside = func.ST_PointOnSurface(layer_geom)
     return [
         func.ST_XMin(box).label("xmin"),
         func.ST_YMin(box).label("ymin"),
         func.ST_XMax(box).label("xmax"),
         func.ST_YMax(box).label("ymax"),
+        func.ST_X(inside).label("x"),
+        func.ST_Y(inside).label("y"),
     ]
 
 

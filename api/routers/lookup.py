@@ -105,6 +105,7 @@ async def find(
             "title": r.title,
             "score": float(r.score),
             "bbox": [r.xmin, r.ymin, r.xmax, r.ymax],
+            "point": [r.x, r.y],
         }
         for r in rows
     ]

@@ -41,6 +41,17 @@ def test_parcel_by_sheet_and_number(client, hop_giang_parcel, template):
     assert 106.13 < xmin < xmax < 106.35 and 22.57 < ymin < ymax < 22.73
 
 
+def test_hit_point_lies_inside_the_feature(client, conn, hop_giang_parcel):
+    from sqlalchemy import func
+
+    q = f"{hop_giang_parcel.map_sheet}/{hop_giang_parcel.parcel_number} Hợp Giang"
+    x, y = hits(client, q)[0]["point"]
+    point = func.ST_SetSRID(func.ST_MakePoint(x, y), 4326)
+    assert conn.execute(
+        select(func.ST_Intersects(Parcel.geom_wgs84, point)).where(Parcel.id == hop_giang_parcel.id)
+    ).scalar_one()
+
+
 def test_sheet_and_number_alone_finds_every_unit(client, hop_giang_parcel):
     found = hits(client, f"{hop_giang_parcel.map_sheet}/{hop_giang_parcel.parcel_number}")
     assert hop_giang_parcel.id in [h["id"] for h in found if h["kind"] == "parcel"]
