@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from api.settings import DatabaseSettings, ServerSettings, Settings
 from layers.parcels import Parcel
-from tests.api.conftest import serve
 from tests.layers.importfiles import parcels, write_shapefile
+from tests.servers import serve
 
 TOKEN = "a-long-test-token-for-imports"
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from layers.planning_projects import PlanningProject, is_public
 from layers.registry import default_registry
-from tests.api.conftest import serve, settings_for
+from tests.servers import serve, settings_for
 
 PUBLIC_IDS = [
     "admin_units",
