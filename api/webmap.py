@@ -154,7 +154,7 @@ def build(
         location=(settings.center_lat, settings.center_lon),
         zoom_start=settings.zoom,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # landplan.js adds a metric-only one
         max_zoom=MAX_ZOOM,
     )
     _local(fmap, assets, {"leaflet": "leaflet/leaflet.js"}, {"leaflet_css": "leaflet/leaflet.css"})

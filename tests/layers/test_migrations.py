@@ -16,6 +16,7 @@ TABLES = {
     "development_areas",
     "dossiers",
     "land_use_codes",
+    "extracts",
     "service_area",
 }
 

@@ -178,7 +178,7 @@
   const OLD_UNIT_STYLE = { color: "#8c510a", weight: 1.5, dashArray: "2 4", fill: false };
   const HIDDEN = [];
 
-  const state = { lang: "vi", config: null, map: null, overlays: {}, control: null, colours: {} };
+  const state = { lang: "vi", config: null, map: null, overlays: {}, control: null, colours: {}, drawn: {} };
 
   function t(key) {
     const words = TEXT[state.lang];
@@ -189,8 +189,19 @@
     return Object.assign({ fill: true, stroke: true }, style);
   }
 
-  /* The VectorGrid style of one overlay: a function of a feature's tile properties. */
+  /* The VectorGrid style of one overlay: a function of a feature's tile properties.
+   * Features styled for drawing are counted per overlay (landplan.drawn(key)). */
   function style(key) {
+    const of = styleOf(key);
+    state.drawn[key] = 0;
+    return (properties, zoom) => {
+      const chosen = of(properties, zoom);
+      if (chosen !== HIDDEN) state.drawn[key] += 1;
+      return chosen;
+    };
+  }
+
+  function styleOf(key) {
     if (key.startsWith("plans_")) {
       const level = key.slice("plans_".length);
       return (p) =>
@@ -248,6 +259,15 @@
     return Number(value).toLocaleString(locale, { maximumFractionDigits: digits ?? 1 });
   }
 
+  function day(iso) {
+    if (!iso) return null;
+    const [y, m, d] = iso.split("-").map(Number);
+    const when = new Date(Date.UTC(y, m - 1, d));
+    return state.lang === "vi"
+      ? `${String(d).padStart(2, "0")}/${String(m).padStart(2, "0")}/${y}`
+      : when.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  }
+
   function money(vnd) {
     return `${number(vnd / 1e6, 1)} ${t("million")}`;
   }
@@ -275,7 +295,7 @@
   function zoneBlock(zone) {
     const plan = zone.plan;
     const decision = plan.decision_number
-      ? `${plan.decision_number} (${plan.decision_date || ""}, ${plan.decision_authority || ""})`
+      ? `${plan.decision_number} (${[day(plan.decision_date), plan.decision_authority].filter(Boolean).join(", ")})`
       : null;
     return el(
       "div",
@@ -283,7 +303,7 @@
       el("div", { class: "lp-plan", text: plan.name }),
       rows([
         [t("zone"), zone.zone_code],
-        [t("function"), zone.function_name || landUseName(zone.land_use_code)],
+        [t("function"), zone.function_name],
         [t("landUseOf"), landUseName(zone.land_use_code)],
         [t("coverage"), zone.max_coverage_pct != null ? `${number(zone.max_coverage_pct)} %` : null],
         [t("far"), zone.floor_area_ratio != null ? number(zone.floor_area_ratio, 2) : null],
@@ -344,7 +364,7 @@
           [t("landUseOf"), landUseName(lot.land_use_code)],
           [t("area"), `${number(lot.area_m2)} m²`],
           [t("startingPrice"), money(lot.starting_price_vnd)],
-          [t("auctionDate"), lot.auction_date],
+          [t("auctionDate"), day(lot.auction_date)],
         ]),
       );
     }
@@ -414,6 +434,9 @@
         const box = L.DomUtil.create("div", `leaflet-control leaflet-bar lp-panel ${className}`);
         L.DomEvent.disableClickPropagation(box);
         L.DomEvent.disableScrollPropagation(box);
+        // A click that removes its own button (a picked search hit) would otherwise
+        // reach the map as a click on the map.
+        L.DomEvent.on(box, "click", L.DomEvent.stopPropagation);
         this.box = box;
         build(box);
         return box;
@@ -470,7 +493,7 @@
       state.map.fitBounds(bounds, { maxZoom: hit.kind === "parcel" ? 19 : 17, padding: [20, 20] });
       results.replaceChildren();
       input.value = hit.title;
-      if (hit.kind === "parcel") lookupAt(bounds.getCenter());
+      if (hit.kind === "parcel") lookupAt(L.latLng(hit.point[1], hit.point[0]));
     }
     input.addEventListener("input", () => {
       clearTimeout(timer);
@@ -620,6 +643,7 @@
     // The search box goes above the zoom buttons.
     const corner = map._controlCorners.topleft;
     corner.insertBefore(panels.search.box, corner.firstChild);
+    L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
     map.on("click", (event) => lookupAt(event.latlng));
     render();
     loadLots()
@@ -634,6 +658,14 @@
     lookupAt,
     get map() {
       return state.map;
+    },
+    /* The vector-tile layers by key (zones, lots, …), for scripts embedding the map. */
+    get overlays() {
+      return Object.assign({}, state.overlays);
+    },
+    /* How many features an overlay has drawn since the page opened. */
+    drawn(key) {
+      return state.drawn[key] || 0;
     },
     get lang() {
       return state.lang;
