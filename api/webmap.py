@@ -194,7 +194,9 @@ def build(
         {"leaflet_measure_css": "leaflet-measure/leaflet-measure.css"},
     )
     measure.add_to(fmap)
-    locate = LocateControl(position="topleft", flyTo=True, showPopup=False)
+    locate = LocateControl(
+        position="topleft", flyTo=True, showPopup=False, locateOptions={"maxZoom": 17}
+    )
     _local(
         locate,
         assets,

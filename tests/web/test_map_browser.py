@@ -198,9 +198,26 @@ def test_measure_and_locate_controls(browser, map_api):
         page.wait_for_function(
             "landplan.map.getCenter().distanceTo([22.6657, 106.2575]) < 50", timeout=10_000
         )
+        assert page.get_attribute(".leaflet-control-locate a", "title") == "Vị trí của tôi"
         page.hover(".leaflet-control-measure")
+        assert "Đo khoảng cách và diện tích" in page.inner_text(".leaflet-control-measure")
         page.click(".leaflet-control-measure .js-start")
-        assert page.locator(".leaflet-control-measure .js-measuringprompt").is_visible()
+        prompt = page.locator(".leaflet-control-measure .js-measuringprompt")
+        page.evaluate("landplan.map.setView([22.666, 106.2585], 16, {animate: false})")
+        assert prompt.is_visible() and "Kết thúc đo" in prompt.inner_text()
+        for lon, lat in ((106.2570, 22.6650), (106.2600, 22.6650), (106.2600, 22.6670)):
+            x, y = page.evaluate(
+                f"(() => {{ const p = landplan.map.latLngToContainerPoint([{lat}, {lon}]);"
+                " return [p.x, p.y]; })()"
+            )
+            page.mouse.click(x, y)
+            page.wait_for_timeout(400)
+        # Three points: about 308 m east then 222 m north, so a path of ~530 m and a
+        # right triangle of ~34,200 m² (leaflet-measure's results are in English).
+        results = prompt.inner_text()
+        path = int(re.search(r"Path distance ([\d,]+) Meters", results).group(1).replace(",", ""))
+        area = int(re.search(r"Area ([\d,]+) Sq Meters", results).group(1).replace(",", ""))
+        assert 520 <= path <= 540 and 33_500 <= area <= 35_000
         assert visit.errors == []
     finally:
         page.context.close()

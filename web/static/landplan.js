@@ -85,6 +85,13 @@
       vnd: "đồng",
       floorsUnit: "tầng",
       close: "Đóng",
+      locate: "Vị trí của tôi",
+      measure: "Đo",
+      measureTitle: "Đo khoảng cách và diện tích",
+      measureStart: "Bắt đầu đo",
+      measureHelp: "Nhấn lên bản đồ để thêm các điểm đo",
+      measureCancel: "Hủy",
+      measureFinish: "Kết thúc đo",
     },
     en: {
       title: "Cao Bằng city planning and land map",
@@ -162,6 +169,13 @@
       vnd: "VND",
       floorsUnit: "floors",
       close: "Close",
+      locate: "Show me where I am",
+      measure: "Measure",
+      measureTitle: "Measure distances and areas",
+      measureStart: "Create a new measurement",
+      measureHelp: "Start creating a measurement by adding points to the map",
+      measureCancel: "Cancel",
+      measureFinish: "Finish measurement",
     },
   };
 
@@ -592,10 +606,34 @@
 
   const panels = {};
 
+  /* The measure and locate plugins take their words once, at creation (leaflet-measure
+   * has no Vietnamese locale): their fixed labels are set here in the reader's language. */
+  const PLUGIN_LABELS = [
+    [".leaflet-control-locate a", "title", "locate"],
+    [".leaflet-control-measure-toggle", "title", "measureTitle"],
+    [".leaflet-control-measure-toggle", "text", "measure"],
+    [".leaflet-control-measure h3", "text", "measureTitle"],
+    [".leaflet-control-measure .js-start", "text", "measureStart"],
+    [".leaflet-control-measure .js-starthelp", "text", "measureHelp"],
+    [".leaflet-control-measure .js-cancel", "text", "measureCancel"],
+    [".leaflet-control-measure .js-finish", "text", "measureFinish"],
+  ];
+
+  function relabelPlugins() {
+    const root = state.map.getContainer();
+    for (const [selector, what, key] of PLUGIN_LABELS) {
+      for (const node of root.querySelectorAll(selector)) {
+        if (what === "text") node.textContent = t(key);
+        else node.setAttribute(what, t(key));
+      }
+    }
+  }
+
   function render() {
     document.documentElement.lang = state.lang;
     document.title = t("title");
     relabelOverlays();
+    relabelPlugins();
     collapsible(panels.legend.box, "legend", legendBody());
     buildSearch(panels.search.box);
     buildAvailable(panels.available.box);
