@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 BROWSER_STAMP := $(VENV)/.browser
 API_PID := var/api.pid
 
-.PHONY: setup db demo test lint bench bench-import stop clean
+.PHONY: setup db demo test lint bench bench-import bench-page stop clean
 
 setup: $(STAMP)
 
@@ -41,6 +41,11 @@ bench-import: setup
 	bash scripts/bench/setup.sh
 	$(LANDPLAN) db up
 	$(VENV)/bin/python -m scripts.bench.imports
+
+# The public map's weight and first view against Folium's embedded GeoJSON (demo data).
+bench-page: db $(BROWSER_STAMP)
+	$(LANDPLAN) demo-data
+	$(VENV)/bin/python -m scripts.bench.page
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -105,9 +105,10 @@ def _local(element: Any, assets: str, js: dict[str, str], css: dict[str, str]) -
     return element
 
 
-def _grid_options(layer: Layer, overlay: Overlay) -> str:
-    """VectorGrid options as JavaScript: the style is a function from landplan.js, and
-    Folium's dict conversion would camel-case the MVT layer's name (``plan_zones``)."""
+def _grid_options(layer: Layer, overlay: Overlay, others: list[str]) -> str:
+    """VectorGrid options as JavaScript: the style is a function from landplan.js, the
+    tile's other layers are not drawn (an empty style list), and Folium's dict conversion
+    would camel-case the MVT layers' names (``plan_zones``)."""
     plain = {
         "interactive": False,
         "pane": overlay.pane,
@@ -115,7 +116,13 @@ def _grid_options(layer: Layer, overlay: Overlay) -> str:
         "maxNativeZoom": min(layer.max_zoom, MAX_ZOOM),
         "maxZoom": MAX_ZOOM,
     }
-    styles = f"{{{json.dumps(layer.id)}: landplan.style({json.dumps(overlay.key)})}}"
+    styles = ", ".join(
+        [
+            f"{json.dumps(layer.id)}: landplan.style({json.dumps(overlay.key)})",
+            *(f"{json.dumps(other)}: []" for other in others if other != layer.id),
+        ]
+    )
+    styles = "{" + styles + "}"
     fields = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in plain.items()]
     fields += [f'"vectorTileLayerStyles": {styles}', '"rendererFactory": L.canvas.tile']
     return "{" + ", ".join(fields) + "}"
@@ -170,10 +177,13 @@ def build(
     overlays = {}
     for overlay in OVERLAYS:
         layer: Layer = registry[overlay.collection]
+        # Every overlay reads the tile of all public layers: one request and one query
+        # per tile for the whole map, not one per overlay (the browser's cache gives the
+        # same URL to the other overlays). docs/benchmarks.md, "map page".
         grid = VectorGridProtobuf(
-            f"{api}/collections/{layer.id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}",
+            f"{api}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}",
             name=overlay.key,  # landplan.js names it in the reader's language
-            options=_grid_options(layer, overlay),
+            options=_grid_options(layer, overlay, list(registry)),
             show=overlay.show,
         )
         _local(

@@ -100,15 +100,19 @@ def test_page_is_small_and_embeds_no_features(page):
     assert '"FeatureCollection"' not in page and '"Feature"' not in page
 
 
-def test_each_overlay_reads_a_public_layer_as_vector_tiles(client, page):
+def test_overlays_read_the_tiles_of_all_layers_each_drawing_its_own(client, page):
+    """One tile URL for the whole map (one request and query per tile); each overlay
+    styles its own MVT layer and draws none of the others."""
     urls = set(re.findall(r"L\.vectorGrid\.protobuf\(\s*'([^']+)'", page))
+    assert urls == {"/tiles/WebMercatorQuad/{z}/{x}/{y}"}
     registry = default_registry()
-    assert {u.split("/")[2] for u in urls} == {o.collection for o in webmap.OVERLAYS}
-    for url in urls:
-        collection = url.split("/")[2]
-        assert collection in registry
-        assert url.endswith("/tiles/WebMercatorQuad/{z}/{x}/{y}")
-        assert client.get(url.format(z=14, x=13149, y=7226)).status_code in (200, 204)
+    styles = re.findall(r'"vectorTileLayerStyles": \{([^}]*)\}', page)
+    assert len(styles) == len(webmap.OVERLAYS)
+    for overlay, style in zip(webmap.OVERLAYS, styles, strict=True):
+        assert f'"{overlay.collection}": landplan.style("{overlay.key}")' in style
+        for other in set(registry) - {overlay.collection}:
+            assert f'"{other}": []' in style
+    assert client.get("/tiles/WebMercatorQuad/13/6513/3565").status_code == 200
 
 
 def test_basemap_is_a_setting():
@@ -147,7 +151,7 @@ def test_publish_map_writes_a_static_site(tmp_path, database_url, monkeypatch):
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     html = (tmp_path / "index.html").read_text()
-    assert "'https://gis.example.vn/collections/plan_zones/tiles/WebMercatorQuad" in html
+    assert "'https://gis.example.vn/tiles/WebMercatorQuad/{z}/{x}/{y}'" in html
     assert '"api": "https://gis.example.vn"' in html
     for ref in references(html):
         assert not ref.startswith("/") and not urlsplit(ref).netloc, ref

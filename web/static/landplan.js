@@ -268,9 +268,16 @@
     return response.json();
   }
 
+  const formats = {};
+
+  /* Numbers as the reader writes them (1.234,5 in Vietnamese); formatters are made once:
+   * toLocaleString builds one per call. */
   function number(value, digits) {
-    const locale = state.lang === "vi" ? "vi-VN" : "en-GB";
-    return Number(value).toLocaleString(locale, { maximumFractionDigits: digits ?? 1 });
+    const key = `${state.lang}:${digits ?? 1}`;
+    formats[key] ??= new Intl.NumberFormat(state.lang === "vi" ? "vi-VN" : "en-GB", {
+      maximumFractionDigits: digits ?? 1,
+    });
+    return formats[key].format(Number(value));
   }
 
   function day(iso) {
