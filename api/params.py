@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from typing import Annotated
 
+from fastapi import Path
 from sqlalchemy import ColumnElement, Date, Float, Integer, Numeric, func
 from starlette.datastructures import QueryParams
 
@@ -143,3 +145,11 @@ def _equals(layer: Layer, name: str, raw: str) -> ColumnElement[bool]:
     except ValueError:
         raise BadRequest(name, f"{raw!r} is not a valid {column.type}") from None
     return column == value
+
+
+#: A parcel's identity in a path: the unit's five-digit code, map sheet and parcel number
+#: (positive int4, as stored: a larger number is a 400, not a database error).
+INT4_MAX = 2**31 - 1
+UnitCodePath = Annotated[str, Path(pattern=r"^[0-9]{5}$", description="Unit code (5 digits)")]
+SheetPath = Annotated[int, Path(ge=1, le=INT4_MAX, description="Map sheet number")]
+ParcelNumberPath = Annotated[int, Path(ge=1, le=INT4_MAX, description="Parcel number")]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from api import extract
 from api.deps import ConnectionDep
 from api.links import base_url
+from api.params import ParcelNumberPath, SheetPath, UnitCodePath
 from layers import extracts
 
 router = APIRouter(tags=["lookup"])
@@ -20,6 +21,14 @@ FormatParam = Annotated[
     Literal["html", "pdf"] | None, Query(description="html (default) or pdf; or Accept")
 ]
 LangParam = Annotated[Literal["vi", "en"], Query(description="Language of the extract")]
+#: The code as printed (groups of four from A–Z and 2–7), dashes and case optional.
+CodePath = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z2-7]{4}-?[A-Za-z2-7]{4}-?[A-Za-z2-7]{4}$",
+        description="Verification code, e.g. TIGA-MNZA-GXAV",
+    ),
+]
 
 
 async def _respond(
@@ -47,9 +56,9 @@ async def _respond(
 async def parcel_extract(
     request: Request,
     conn: ConnectionDep,
-    unit: str,
-    sheet: int,
-    number: int,
+    unit: UnitCodePath,
+    sheet: SheetPath,
+    number: ParcelNumberPath,
     f: FormatParam = None,
     lang: LangParam = "vi",
 ) -> Response:
@@ -67,9 +76,14 @@ async def parcel_extract(
     responses={200: {"content": {"text/html": {}, PDF: {}}}},
 )
 async def reopen_extract(
-    request: Request, conn: ConnectionDep, code: str, f: FormatParam = None, lang: LangParam = "vi"
+    request: Request,
+    conn: ConnectionDep,
+    code: CodePath,
+    f: FormatParam = None,
+    lang: LangParam = "vi",
 ) -> Response:
-    code = code.strip().upper()
+    plain = code.replace("-", "").upper()
+    code = "-".join(plain[i : i + 4] for i in (0, 4, 8))
     data = (await conn.execute(extracts.by_code(code))).scalar_one_or_none()
     if data is None:
         raise HTTPException(404, f"no extract with code {code}")

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from api.deps import ConnectionDep
 from api.errors import BadRequest
 from api.http import cached
+from api.params import ParcelNumberPath, SheetPath, UnitCodePath
 from gis.crs import ogc_crs
 from gis.errors import CRSError
 from layers import lookup, search
@@ -80,7 +81,11 @@ async def point_lookup(
     summary="Every public plan zone over a parcel, with overlap area and share",
 )
 async def parcel_planning(
-    request: Request, conn: ConnectionDep, unit: str, sheet: int, number: int
+    request: Request,
+    conn: ConnectionDep,
+    unit: UnitCodePath,
+    sheet: SheetPath,
+    number: ParcelNumberPath,
 ) -> Response:
     parcel = (await conn.execute(lookup.parcel_by_identity(unit, sheet, number))).first()
     if parcel is None:

@@ -115,6 +115,13 @@ def test_pdf_extract_reads_back_with_its_diacritics(client, parcel):
     code = CODE.search(client.get(path_of(row)).text).group()
     assert code in text
     assert code in response.headers["content-disposition"]
+    # The glyphs come from an embedded font that has them (DejaVu), not a fallback.
+    fonts = {
+        str(font.get_object()["/BaseFont"])
+        for page in PdfReader(io.BytesIO(response.content)).pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert fonts and all("DejaVu" in name for name in fonts)
 
 
 def test_accept_header_chooses_pdf(client, parcel):
@@ -140,6 +147,7 @@ def test_the_code_reopens_the_extract_as_issued(client, parcel, database_url):
     reopened = client.get(f"/extracts/{code}")
     assert reopened.status_code == 200 and reopened.text == first
     assert client.get(f"/extracts/{code.lower()}").text == first
+    assert client.get(f"/extracts/{code.replace('-', '')}").text == first
 
     engine = create_engine(database_url)
     changed_floors = (zone.max_floors or 0) + 7
@@ -172,6 +180,12 @@ def test_the_code_reopens_the_extract_as_issued(client, parcel, database_url):
         ("/parcels/01273/17/32/extract?f=docx", 400, "f"),
         ("/parcels/01273/17/32/extract?lang=fr", 400, "lang"),
         ("/extracts/AAAA-BBBB-CCCC", 404, "no extract"),
+        ("/extracts/%00", 400, "code"),
+        ("/extracts/AAAA-BBBB-CCC1", 400, "code"),
+        ("/parcels/01273/17/99999999999/extract", 400, "number"),
+        ("/parcels/01273/0/1/extract", 400, "sheet"),
+        ("/parcels/1273/17/32/extract", 400, "unit"),
+        ("/parcels/01273/17/99999999999/planning", 400, "number"),
     ],
 )
 def test_bad_requests_are_problems(client, path, status, where):
