@@ -182,6 +182,22 @@ def test_available_land_lists_lots_open_for_bidding(visit, engine):
     assert page.evaluate("landplan.map.getZoom()") >= 17
 
 
+def test_the_address_keeps_the_view(browser, map_api, known_zone):
+    lat, lon = round(known_zone["lat"], 5), round(known_zone["lon"], 5)
+    visit = open_page(
+        browser, f"{map_api}/#17/{lat}/{lon}", viewport={"width": 1280, "height": 800}
+    )
+    page = visit.page
+    try:
+        assert page.evaluate("landplan.map.getZoom()") == 17
+        assert page.evaluate(f"landplan.map.getCenter().distanceTo([{lat}, {lon}])") < 1
+        page.evaluate("landplan.map.setZoom(15, {animate: false})")
+        page.wait_for_function("window.location.hash.startsWith('#15/')")
+        assert visit.errors == []
+    finally:
+        page.context.close()
+
+
 def test_measure_and_locate_controls(browser, map_api):
     here = {"latitude": 22.6657, "longitude": 106.2575}
     visit = open_page(

@@ -672,6 +672,19 @@
     return lang in TEXT ? lang : "vi";
   }
 
+  /* --- permalink: #zoom/lat/lon in the address, to share or bookmark a place ----------- */
+
+  function viewFromHash() {
+    const match = /^#(\d{1,2})\/(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)$/.exec(window.location.hash);
+    if (match) state.map.setView([Number(match[2]), Number(match[3])], Number(match[1]), { animate: false });
+  }
+
+  function hashFromView() {
+    const c = state.map.getCenter();
+    const hash = `#${state.map.getZoom()}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`;
+    window.history.replaceState(null, "", window.location.pathname + window.location.search + hash);
+  }
+
   /* --- start ------------------------------------------------------------------------- */
 
   function start(map, overlays, control, config) {
@@ -690,6 +703,9 @@
     corner.insertBefore(panels.search.box, corner.firstChild);
     L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
     map.on("click", (event) => lookupAt(event.latlng));
+    viewFromHash();
+    map.on("moveend", hashFromView);
+    window.addEventListener("hashchange", viewFromHash);
     render();
     loadLots()
       .then(() => buildAvailable(panels.available.box))
