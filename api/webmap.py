@@ -91,7 +91,10 @@ class _App(JSCSSMixin, MacroElement):
         self, overlays: dict[str, Any], control: folium.LayerControl, config: dict, assets: str
     ):
         super().__init__()
-        self.default_js = [("landplan", f"{assets}/landplan.js")]
+        self.default_js = [
+            ("landplan_text", f"{assets}/landplan-text.js"),
+            ("landplan", f"{assets}/landplan.js"),
+        ]
         self.default_css = [("landplan_css", f"{assets}/landplan.css")]
         self.overlays = overlays
         self.control = control
