@@ -161,3 +161,12 @@ def test_publish_map_writes_a_static_site(tmp_path, database_url, monkeypatch):
             for inner in css_references(file.read_text()):
                 assert (file.parent / inner).is_file(), (ref, inner)
     assert not list(Path(tmp_path).rglob("*.map"))
+
+
+def test_both_languages_have_every_word():
+    text = (webmap.OWN_ASSETS / "landplan-text.js").read_text()
+    vi, en = text.split("\n  en: {")
+    keys = [set(re.findall(r"^    (\w+):", part, re.MULTILINE)) for part in (vi, en)]
+    assert keys[0] == keys[1] and len(keys[0]) > 80
+    used = set(re.findall(r'\bt\("(\w+)"\)', (webmap.OWN_ASSETS / "landplan.js").read_text()))
+    assert used <= keys[0]
