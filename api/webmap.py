@@ -20,12 +20,10 @@ from typing import Any
 import folium
 from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
-from folium.map import CustomPane
 from folium.plugins import LocateControl, MeasureControl, VectorGridProtobuf
 from folium.template import Template
 
 from api.settings import PROJECT_ROOT, MapSettings
-from layers.base import Layer
 from layers.land_use import COLOURS, GROUP_COLOURS
 from layers.registry import Registry
 
@@ -43,28 +41,35 @@ VENDOR = {
 
 @dataclass(frozen=True)
 class Overlay:
-    """One switchable layer of the map: a collection's tiles, styled by ``key`` in
-    landplan.js (several overlays may share a collection: plans by level)."""
+    """One switchable layer of the map: the features of a collection that landplan.js
+    gives to ``key`` (plans by level, units current or before the reform)."""
 
     key: str
     collection: str
-    pane: str
     show: bool = True
 
 
-#: Drawn bottom to top: panes order them whatever order tiles arrive in.
-PANES = {"zones": 410, "parcels": 420, "areas": 430, "lots": 440, "plans": 450, "units": 460}
 MAX_ZOOM = 20
 OVERLAYS = (
-    Overlay("zones", "plan_zones", "zones"),
-    Overlay("plans_general", "planning_projects", "plans"),
-    Overlay("plans_zoning", "planning_projects", "plans"),
-    Overlay("plans_detailed", "planning_projects", "plans"),
-    Overlay("lots", "auction_lots", "lots"),
-    Overlay("development_areas", "development_areas", "areas", show=False),
-    Overlay("wards", "admin_units", "units"),
-    Overlay("units_before_2025", "admin_units", "units", show=False),
-    Overlay("parcels", "parcels", "parcels"),
+    Overlay("zones", "plan_zones"),
+    Overlay("plans_general", "planning_projects"),
+    Overlay("plans_zoning", "planning_projects"),
+    Overlay("plans_detailed", "planning_projects"),
+    Overlay("lots", "auction_lots"),
+    Overlay("development_areas", "development_areas", show=False),
+    Overlay("wards", "admin_units"),
+    Overlay("units_before_2025", "admin_units", show=False),
+    Overlay("parcels", "parcels"),
+)
+#: Collections bottom to top: the map's tile holds them in this order, and one canvas per
+#: tile draws them in the order the tile holds them.
+DRAW_ORDER = (
+    "plan_zones",
+    "parcels",
+    "development_areas",
+    "auction_lots",
+    "planning_projects",
+    "admin_units",
 )
 
 
@@ -73,14 +78,15 @@ def vendor_dir(package: str) -> Path:
 
 
 class _App(JSCSSMixin, MacroElement):
-    """landplan.js, started on the map once every layer and the layer switcher exist."""
+    """landplan.js, started on the map once the tile layer, the switches and the layer
+    control exist."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        landplan.start({{ this._parent.get_name() }}, {
-        {%- for key, layer in this.overlays.items() %}
-            {{ key|tojson }}: {{ layer.get_name() }},
+        landplan.start({{ this._parent.get_name() }}, {{ this.grid.get_name() }}, {
+        {%- for key, switch in this.overlays.items() %}
+            {{ key|tojson }}: {{ switch.get_name() }},
         {%- endfor %}
         }, {{ this.control.get_name() }}, {{ this.config|tojson }});
         {% endmacro %}
@@ -88,7 +94,12 @@ class _App(JSCSSMixin, MacroElement):
     )
 
     def __init__(
-        self, overlays: dict[str, Any], control: folium.LayerControl, config: dict, assets: str
+        self,
+        grid: VectorGridProtobuf,
+        overlays: dict[str, Any],
+        control: folium.LayerControl,
+        config: dict,
+        assets: str,
     ):
         super().__init__()
         self.default_js = [
@@ -96,6 +107,7 @@ class _App(JSCSSMixin, MacroElement):
             ("landplan", f"{assets}/landplan.js"),
         ]
         self.default_css = [("landplan_css", f"{assets}/landplan.css")]
+        self.grid = grid
         self.overlays = overlays
         self.control = control
         self.config = config
@@ -108,27 +120,22 @@ def _local(element: Any, assets: str, js: dict[str, str], css: dict[str, str]) -
     return element
 
 
-def _grid_options(layer: Layer, overlay: Overlay, others: list[str]) -> str:
-    """VectorGrid options as JavaScript: the style is a function from landplan.js, the
-    tile's other layers are not drawn (an empty style list), and Folium's dict conversion
-    would camel-case the MVT layers' names (``plan_zones``)."""
-    plain = {
-        "interactive": False,
-        "pane": overlay.pane,
-        "minZoom": layer.min_zoom,
-        "maxNativeZoom": min(layer.max_zoom, MAX_ZOOM),
-        "maxZoom": MAX_ZOOM,
-    }
+def _grid_options(collections: list[str]) -> str:
+    """VectorGrid options as JavaScript: each MVT layer's style is a function from
+    landplan.js, and Folium's dict conversion would camel-case their names."""
     styles = ", ".join(
-        [
-            f"{json.dumps(layer.id)}: landplan.style({json.dumps(overlay.key)})",
-            *(f"{json.dumps(other)}: []" for other in others if other != layer.id),
-        ]
+        f"{json.dumps(c)}: landplan.layerStyle({json.dumps(c)})" for c in collections
     )
-    styles = "{" + styles + "}"
+    plain = {"interactive": False, "maxNativeZoom": MAX_ZOOM, "maxZoom": MAX_ZOOM}
     fields = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in plain.items()]
-    fields += [f'"vectorTileLayerStyles": {styles}', '"rendererFactory": L.canvas.tile']
+    fields += [f'"vectorTileLayerStyles": {{{styles}}}', '"rendererFactory": L.canvas.tile']
     return "{" + ", ".join(fields) + "}"
+
+
+def tile_url(api: str, collections: list[str]) -> str:
+    """The map's tile URL for the collections shown, bottom to top (landplan.js makes the
+    same when a layer is switched)."""
+    return f"{api}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?collections={','.join(collections)}"
 
 
 def land_uses(rows: list[Any]) -> list[dict[str, str]]:
@@ -175,24 +182,17 @@ def build(
         folium.TileLayer(
             url, attr=attribution, name="basemap", max_zoom=MAX_ZOOM, control=False
         ).add_to(fmap)
-    for pane, z_index in PANES.items():
-        CustomPane(pane, z_index=z_index, pointer_events=False).add_to(fmap)
-    overlays = {}
-    for overlay in OVERLAYS:
-        layer: Layer = registry[overlay.collection]
-        # Every overlay reads the tile of all public layers: one request and one query
-        # per tile for the whole map, not one per overlay (the browser's cache gives the
-        # same URL to the other overlays). docs/benchmarks.md, "map page".
-        grid = VectorGridProtobuf(
-            f"{api}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}",
-            name=overlay.key,  # landplan.js names it in the reader's language
-            options=_grid_options(layer, overlay, list(registry)),
-            show=overlay.show,
-        )
-        _local(
-            grid, assets, {"vectorGrid": "leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"}, {}
-        )
-        overlays[overlay.key] = grid.add_to(fmap)
+    # One tile layer draws every overlay, on one canvas per tile, from one request per
+    # tile; the overlays in the layer control are switches landplan.js reads (a canvas
+    # and a request per overlay took the first view from 1.58 to 2.27 s: benchmarks.md).
+    order = [c for c in DRAW_ORDER if c in registry]
+    shown = [c for c in order if any(o.show for o in OVERLAYS if o.collection == c)]
+    grid = VectorGridProtobuf(
+        tile_url(api, shown), name="landplan", options=_grid_options(order), control=False
+    )
+    _local(grid, assets, {"vectorGrid": "leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"}, {})
+    grid.add_to(fmap)
+    overlays = {o.key: folium.FeatureGroup(name=o.key, show=o.show).add_to(fmap) for o in OVERLAYS}
     measure = MeasureControl(
         position="topleft",
         primary_length_unit="meters",
@@ -222,9 +222,9 @@ def build(
         "api": api,
         "landUses": uses,
         "overlays": {o.key: o.collection for o in OVERLAYS},
-        "minZoom": {o.key: registry[o.collection].min_zoom for o in OVERLAYS},
+        "drawOrder": order,
     }
-    fmap.add_child(_App(overlays, control, config, assets))
+    fmap.add_child(_App(grid, overlays, control, config, assets))
     figure.header.add_child(Element(f'<link rel="icon" href="{assets}/favicon.svg"/>'))
     return figure.render()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
+from api.errors import BadRequest
 from api.http import cached
 from api.links import base_url
 from api.routing import PathRoute
@@ -41,14 +42,32 @@ async def collection_tile(request: Request, collection_id: str, z: int, x: int, 
     return await _tile(request, (layer,), z, x, y)
 
 
+def _chosen_layers(request: Request) -> tuple[Layer, ...]:
+    """Every layer, or those ``collections=a,b`` names, in that order (MVT layers are drawn
+    in the order a tile holds them)."""
+    registry = request.app.state.registry
+    asked = request.query_params.get("collections")
+    if asked is None:
+        return tuple(registry.values())
+    names = [name.strip() for name in asked.split(",")]
+    unknown = [name for name in names if name not in registry]
+    if unknown or not names or len(set(names)) != len(names):
+        raise BadRequest(
+            "collections",
+            f"a comma-separated list of distinct collections of {', '.join(registry)}"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
+        )
+    return tuple(registry[name] for name in names)
+
+
 @router.get(
     f"/tiles/{MATRIX_SET}/{{z}}/{{x}}/{{y}}",
-    summary="A vector tile of every layer",
+    summary="A vector tile of every layer (or of `collections=a,b`, in that order)",
     response_class=Response,
     responses={200: {"content": {MVT: {}}}, 204: {"description": "No features"}},
 )
 async def map_tile(request: Request, z: int, x: int, y: int) -> Response:
-    return await _tile(request, tuple(request.app.state.registry.values()), z, x, y)
+    return await _tile(request, _chosen_layers(request), z, x, y)
 
 
 def _tilejson(request: Request, layers: list[Layer], path: str, name: str) -> dict:

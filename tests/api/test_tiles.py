@@ -29,6 +29,24 @@ def test_map_tile_has_every_layer_visible_at_its_zoom(client):
     assert set(parcels[0]["properties"]) == set(tile_properties(default_registry()["parcels"]))
 
 
+def test_map_tile_of_chosen_collections_in_their_order(client):
+    x, y = tile_of(*CENTRE, 16)
+    chosen = ["plan_zones", "parcels", "admin_units"]
+    response = client.get(
+        f"/tiles/WebMercatorQuad/16/{x}/{y}", params={"collections": ",".join(chosen)}
+    )
+    assert list(decode(response)) == chosen  # the order a client draws them in
+
+
+@pytest.mark.parametrize("collections", ["parcels,nowhere", "", "parcels,parcels"])
+def test_map_tile_refuses_unknown_collections(client, collections):
+    x, y = tile_of(*CENTRE, 16)
+    response = client.get(f"/tiles/WebMercatorQuad/16/{x}/{y}", params={"collections": collections})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "collections" in response.text
+
+
 def test_parcels_only_from_their_min_zoom(client):
     x, y = tile_of(*CENTRE, 12)
     assert "parcels" not in decode(client.get(f"/tiles/WebMercatorQuad/12/{x}/{y}"))

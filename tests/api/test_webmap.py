@@ -100,19 +100,22 @@ def test_page_is_small_and_embeds_no_features(page):
     assert '"FeatureCollection"' not in page and '"Feature"' not in page
 
 
-def test_overlays_read_the_tiles_of_all_layers_each_drawing_its_own(client, page):
-    """One tile URL for the whole map (one request and query per tile); each overlay
-    styles its own MVT layer and draws none of the others."""
-    urls = set(re.findall(r"L\.vectorGrid\.protobuf\(\s*'([^']+)'", page))
-    assert urls == {"/tiles/WebMercatorQuad/{z}/{x}/{y}"}
-    registry = default_registry()
-    styles = re.findall(r'"vectorTileLayerStyles": \{([^}]*)\}', page)
-    assert len(styles) == len(webmap.OVERLAYS)
-    for overlay, style in zip(webmap.OVERLAYS, styles, strict=True):
-        assert f'"{overlay.collection}": landplan.style("{overlay.key}")' in style
-        for other in set(registry) - {overlay.collection}:
-            assert f'"{other}": []' in style
-    assert client.get("/tiles/WebMercatorQuad/13/6513/3565").status_code == 200
+def test_one_tile_layer_draws_every_overlay(client, page):
+    """One tile URL (one request and query per tile) for the collections of the overlays
+    shown at start, bottom to top; each MVT layer styled by landplan.js; a switch in the
+    layer control per overlay."""
+    urls = re.findall(r"L\.vectorGrid\.protobuf\(\s*'([^']+)'", page)
+    shown = [
+        c for c in webmap.DRAW_ORDER if any(o.show for o in webmap.OVERLAYS if o.collection == c)
+    ]
+    assert urls == [f"/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?collections={','.join(shown)}"]
+    assert "development_areas" not in urls[0]  # its only overlay starts switched off
+    styles = re.search(r'"vectorTileLayerStyles": \{([^}]*)\}', page).group(1)
+    for collection in default_registry():
+        assert f'"{collection}": landplan.layerStyle("{collection}")' in styles
+    switches = re.search(r"overlays :\s*\{([^}]*)\}", page).group(1)
+    assert re.findall(r'"(\w+)" : feature_group_', switches) == [o.key for o in webmap.OVERLAYS]
+    assert client.get(urls[0].format(z=13, x=6513, y=3565)).status_code == 200
 
 
 def test_basemap_is_a_setting():
@@ -151,7 +154,7 @@ def test_publish_map_writes_a_static_site(tmp_path, database_url, monkeypatch):
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     html = (tmp_path / "index.html").read_text()
-    assert "'https://gis.example.vn/tiles/WebMercatorQuad/{z}/{x}/{y}'" in html
+    assert "'https://gis.example.vn/tiles/WebMercatorQuad/{z}/{x}/{y}?collections=" in html
     assert '"api": "https://gis.example.vn"' in html
     for ref in references(html):
         assert not ref.startswith("/") and not urlsplit(ref).netloc, ref

@@ -44,6 +44,7 @@ class Visit:
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
+        self.page.wait_for_timeout(400)  # Leaflet fades new tiles in over 200 ms
         self.page.screenshot(path=path)
         return path
 

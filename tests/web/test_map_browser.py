@@ -67,7 +67,7 @@ def known_zone(engine):
 
 
 def test_page_loads_clean_from_its_own_host(visit, map_api):
-    visit.page.wait_for_load_state("networkidle")
+    visit.page.wait_for_function("!landplan.loading()")
     visit.screenshot("map-desktop")
     assert visit.errors == []
     assert visit.failed == []
@@ -85,8 +85,27 @@ def test_layers_draw_features(visit, known_zone):
         f"landplan.map.setView([{known_zone['lat']}, {known_zone['lon']}], 17, {{animate: false}})"
     )
     page.wait_for_load_state("networkidle")
-    page.wait_for_function("landplan.drawn('parcels') > 0")
+    page.wait_for_function("landplan.drawn('parcels') > 0 && !landplan.loading()")
     visit.screenshot("map-parcels-z17")
+    assert visit.errors == [] and visit.failed == []
+
+
+def test_layers_switch_on_and_off(visit):
+    page = visit.page
+    asked: list[str] = []
+    page.on("request", lambda r: "/tiles/" in r.url and asked.append(r.url))
+    page.hover(".leaflet-control-layers")
+    before = page.evaluate("landplan.drawn('units_before_2025')")
+    assert before == 0  # off at start
+    page.get_by_label("Phường, xã trước 1/7/2025").check()
+    page.wait_for_function("landplan.drawn('units_before_2025') > 0 && !landplan.loading()")
+    zones = page.evaluate("landplan.drawn('zones')")
+    page.get_by_label("Chức năng sử dụng đất theo quy hoạch").uncheck()
+    page.wait_for_function("!landplan.loading()")
+    page.wait_for_timeout(300)
+    assert page.evaluate("landplan.drawn('zones')") == zones  # redrawn without them
+    assert "plan_zones" not in asked[-1] and "admin_units" in asked[-1]
+    visit.screenshot("layers-switched")
     assert visit.errors == [] and visit.failed == []
 
 

@@ -1,8 +1,9 @@
 /* landplan's public map: layer styles, legend, "what is planned here?" popups, search,
  * the available-land panel and the Vietnamese / English switch.
  *
- * The page is built by Folium (api/webmap.py); it calls landplan.style(key) for each
- * vector-tile layer and landplan.start(...) once the layers and the switcher exist.
+ * The page is built by Folium (api/webmap.py): one vector-tile layer draws every overlay
+ * (landplan.layerStyle gives each MVT layer's features to their overlay), and the
+ * overlays in the layer control are switches. landplan.start(...) runs once they exist.
  * Everything comes from the landplan API (config.api, "" for the page's own origin).
  */
 (function () {
@@ -23,7 +24,17 @@
   const OLD_UNIT_STYLE = { color: "#8c510a", weight: 1.5, dashArray: "2 4", fill: false };
   const HIDDEN = [];
 
-  const state = { lang: "vi", config: null, map: null, overlays: {}, control: null, colours: {}, drawn: {} };
+  const state = {
+    lang: "vi",
+    config: null,
+    map: null,
+    grid: null,
+    overlays: {}, // key -> its switch in the layer control
+    visible: new Set(),
+    control: null,
+    colours: {},
+    drawn: {},
+  };
 
   function t(key) {
     const words = TEXT[state.lang];
@@ -34,14 +45,28 @@
     return Object.assign({ fill: true, stroke: true }, style);
   }
 
-  /* The VectorGrid style of one overlay: a function of a feature's tile properties.
-   * Features styled for drawing are counted per overlay (landplan.drawn(key)). */
-  function style(key) {
-    const of = styleOf(key);
-    state.drawn[key] = 0;
+  /* Which overlay a feature of an MVT layer belongs to. */
+  const OVERLAY_OF = {
+    planning_projects: (p) => `plans_${p.level}`,
+    admin_units: (p) => (p.valid_to ? "units_before_2025" : "wards"),
+    plan_zones: () => "zones",
+    parcels: () => "parcels",
+    auction_lots: () => "lots",
+    development_areas: () => "development_areas",
+  };
+  const styles = {};
+
+  /* The VectorGrid style of one MVT layer: each feature drawn in its overlay's style if
+   * that overlay is switched on, else not at all. Drawn features are counted per overlay
+   * (landplan.drawn(key)). */
+  function layerStyle(collection) {
+    const overlayOf = OVERLAY_OF[collection] || (() => collection);
     return (properties, zoom) => {
-      const chosen = of(properties, zoom);
-      if (chosen !== HIDDEN) state.drawn[key] += 1;
+      const key = overlayOf(properties);
+      if (!state.visible.has(key)) return HIDDEN;
+      styles[key] ??= styleOf(key);
+      const chosen = styles[key](properties, zoom);
+      if (chosen !== HIDDEN) state.drawn[key] = (state.drawn[key] || 0) + 1;
       return chosen;
     };
   }
@@ -518,12 +543,33 @@
 
   /* --- start ------------------------------------------------------------------------- */
 
-  function start(map, overlays, control, config) {
+  /* The map's tile URL asks only for the collections of the overlays switched on, bottom
+   * to top (the same URL api/webmap.py writes for the overlays shown at start). */
+  function tileUrl() {
+    const wanted = state.config.drawOrder.filter((collection) =>
+      Object.entries(state.config.overlays).some(([key, c]) => c === collection && state.visible.has(key)),
+    );
+    return wanted.length ? `${state.config.api}/tiles/WebMercatorQuad/{z}/{x}/{y}?collections=${wanted.join(",")}` : null;
+  }
+
+  function onSwitch() {
+    state.visible = new Set(Object.keys(state.overlays).filter((key) => state.map.hasLayer(state.overlays[key])));
+    const url = tileUrl();
+    if (!url) return state.map.removeLayer(state.grid);
+    if (!state.map.hasLayer(state.grid)) state.grid.addTo(state.map);
+    if (url !== state.grid._url) state.grid.setUrl(url);
+    else state.grid.redraw();
+  }
+
+  function start(map, grid, overlays, control, config) {
     state.map = map;
+    state.grid = grid;
     state.overlays = overlays;
     state.control = control;
     state.config = config;
     state.lang = initialLang();
+    state.visible = new Set(Object.keys(overlays).filter((key) => map.hasLayer(overlays[key])));
+    map.on("overlayadd overlayremove", onSwitch);
     for (const use of config.landUses) state.colours[use.code] = use.colour;
     panels.search = panelControl("lp-search", "topleft", () => {}).addTo(map);
     panels.language = panelControl("lp-language", "topright", () => {}).addTo(map);
@@ -544,16 +590,20 @@
   }
 
   window.landplan = {
-    style,
+    layerStyle,
     start,
     setLanguage,
     lookupAt,
     get map() {
       return state.map;
     },
-    /* The vector-tile layers by key (zones, lots, …), for scripts embedding the map. */
+    /* The overlays' switches by key (zones, lots, …), for scripts embedding the map. */
     get overlays() {
       return Object.assign({}, state.overlays);
+    },
+    /* True while tiles of the current view are still coming. */
+    loading() {
+      return state.map.hasLayer(state.grid) && state.grid.isLoading();
     },
     /* How many features an overlay has drawn since the page opened. */
     drawn(key) {
