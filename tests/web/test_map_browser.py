@@ -248,11 +248,15 @@ def test_measure_and_locate_controls(browser, map_api):
             page.mouse.click(x, y)
             page.wait_for_timeout(400)
         # Three points: about 308 m east then 222 m north, so a path of ~530 m and a
-        # right triangle of ~34,200 m² (leaflet-measure's results are in English).
+        # right triangle of ~34,200 m², in the reader's language.
         results = prompt.inner_text()
-        path = int(re.search(r"Path distance ([\d,]+) Meters", results).group(1).replace(",", ""))
-        area = int(re.search(r"Area ([\d,]+) Sq Meters", results).group(1).replace(",", ""))
+        path = int(re.search(r"Chiều dài ([\d,]+) m ", results).group(1).replace(",", ""))
+        area = int(re.search(r"Diện tích ([\d,]+) m²", results).group(1).replace(",", ""))
         assert 520 <= path <= 540 and 33_500 <= area <= 35_000
+        assert "Điểm cuối" in results and "Meters" not in results
+        page.click(".leaflet-control-measure .js-finish")
+        popup = page.locator(".leaflet-measure-resultpopup")
+        assert "Đo diện tích" in popup.inner_text() and "chu vi" in popup.inner_text()
         assert visit.errors == []
     finally:
         page.context.close()

@@ -84,6 +84,24 @@ window.landplanText = {
     measureHelp: "Nhấn lên bản đồ để thêm các điểm đo",
     measureCancel: "Hủy",
     measureFinish: "Kết thúc đo",
+    // leaflet-measure writes its results in English only: these phrases are replaced.
+    measureWords: {
+      "Last point": "Điểm cuối",
+      "Path distance": "Chiều dài",
+      "Area measurement": "Đo diện tích",
+      "Linear measurement": "Đo chiều dài",
+      "Point location": "Vị trí điểm",
+      "Center on this area": "Xem vùng này",
+      "Center on this line": "Xem đường này",
+      "Center on this location": "Xem vị trí này",
+      Perimeter: "chu vi",
+      Area: "Diện tích",
+      Delete: "Xóa",
+      "Sq Meters": "m²",
+      Meters: "m",
+      Kilometers: "km",
+      Hectares: "ha",
+    },
   },
   en: {
     title: "Cao Bằng city planning and land map",
@@ -168,5 +186,6 @@ window.landplanText = {
     measureHelp: "Start creating a measurement by adding points to the map",
     measureCancel: "Cancel",
     measureFinish: "Finish measurement",
+    measureWords: {},
   },
 };

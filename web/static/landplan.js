@@ -482,6 +482,27 @@
     [".leaflet-control-measure .js-finish", "text", "measureFinish"],
   ];
 
+  /* Replace leaflet-measure's English phrases in its results and popups. */
+  function translateMeasure(root) {
+    const words = TEXT[state.lang].measureWords;
+    const phrases = Object.keys(words).sort((a, b) => b.length - a.length);
+    if (!root || !phrases.length) return;
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      let text = node.nodeValue;
+      for (const phrase of phrases) text = text.split(phrase).join(words[phrase]);
+      if (text !== node.nodeValue) node.nodeValue = text;
+    }
+  }
+
+  if (window.L && L.Control && L.Control.Measure) {
+    const updateResults = L.Control.Measure.prototype._updateResults;
+    L.Control.Measure.prototype._updateResults = function () {
+      updateResults.apply(this, arguments);
+      translateMeasure(this.$results);
+    };
+  }
+
   function relabelPlugins() {
     const root = state.map.getContainer();
     for (const [selector, what, key] of PLUGIN_LABELS) {
@@ -580,6 +601,9 @@
     corner.insertBefore(panels.search.box, corner.firstChild);
     L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
     map.on("click", (event) => lookupAt(event.latlng));
+    map.on("popupopen", (event) => {
+      if (event.popup.options.className === "leaflet-measure-resultpopup") translateMeasure(event.popup.getElement());
+    });
     viewFromHash();
     map.on("moveend", hashFromView);
     window.addEventListener("hashchange", viewFromHash);
