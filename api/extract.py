@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.settings import PROJECT_ROOT
 from gis.svg import Shape, frame_around, polygons_svg
-from layers import extracts, lookup
+from layers import extracts, land_use, lookup
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 LEVELS = ("general", "zoning", "detailed")
@@ -165,14 +165,8 @@ async def gather(
     shapes = (await conn.execute(extracts.map_features(parcel.id))).all()
     codes = {parcel.land_use_code, *(z["land_use_code"] for z in zones)}
     codes |= {r.land_use_code for r in shapes if r.kind == "zone"}
-    uses = {
-        row.code: {
-            "vi": row.name_vi,
-            "en": row.name_en,
-            "colour": extracts.colour(row.code, row.land_group),
-        }
-        for row in (await conn.execute(extracts.land_use_names(codes))).all()
-    }
+    rows = (await conn.execute(land_use.listing(codes))).all()
+    uses = {use["code"]: use for use in land_use.described(rows)}
     svg = _map(shapes, {code: use["colour"] for code, use in uses.items()})
     return extracts.content(parcel, zones, units, uses, svg, issued_on)
 

@@ -24,7 +24,6 @@ from folium.plugins import LocateControl, MeasureControl, VectorGridProtobuf
 from folium.template import Template
 
 from api.settings import PROJECT_ROOT, MapSettings
-from layers.land_use import COLOURS, GROUP_COLOURS
 from layers.registry import Registry
 
 WEB = PROJECT_ROOT / "web"
@@ -136,20 +135,6 @@ def tile_url(api: str, collections: list[str]) -> str:
     """The map's tile URL for the collections shown, bottom to top (landplan.js makes the
     same when a layer is switched)."""
     return f"{api}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?collections={','.join(collections)}"
-
-
-def land_uses(rows: list[Any]) -> list[dict[str, str]]:
-    """Land-use codes as the page needs them: names in both languages and a colour."""
-    return [
-        {
-            "code": row.code,
-            "vi": row.name_vi,
-            "en": row.name_en,
-            "group": row.land_group,
-            "colour": COLOURS.get(row.code, GROUP_COLOURS[row.land_group]),
-        }
-        for row in rows
-    ]
 
 
 def build(

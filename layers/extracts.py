@@ -35,8 +35,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.dml import Insert
 
 from layers.base import Base
-from layers.land_use import COLOURS, GROUP_COLOURS, LandUseCode
-from layers.lookup import PLAN_FIELDS, units_at
+from layers.lookup import units_at, with_plan
 from layers.parcels import LAYER as PARCELS
 from layers.plan_zones import LAYER as PLAN_ZONES
 from layers.planning_projects import LAYER as PLANNING_PROJECTS
@@ -77,8 +76,7 @@ def zone_entries(rows: list[Any]) -> list[dict[str, Any]]:
         data = _record(row)
         data.pop("id", None)
         data.pop("project_id", None)
-        plan = {name: data.pop(f"plan_{name}") for name in PLAN_FIELDS}
-        out.append({**data, "plan": plan})
+        out.append(with_plan(data))
     return out
 
 
@@ -124,17 +122,6 @@ def parcel_units(parcel_id: int) -> Select:
         .scalar_subquery()
     )
     return units_at(point)
-
-
-def land_use_names(codes: set[str]) -> Select:
-    table = LandUseCode.__table__
-    return select(table.c.code, table.c.name_vi, table.c.name_en, table.c.land_group).where(
-        table.c.code.in_(sorted(codes))
-    )
-
-
-def colour(code: str, group: str | None) -> str:
-    return COLOURS.get(code, GROUP_COLOURS.get(group or "", "#dddddd"))
 
 
 def content(

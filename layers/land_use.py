@@ -8,7 +8,10 @@ naming the column.
 
 from __future__ import annotations
 
-from sqlalchemy import String, Text
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Select, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from layers.base import Base, one_of
@@ -69,3 +72,29 @@ COLOURS = {
 }
 #: For a code added later without a colour of its own.
 GROUP_COLOURS = {"agricultural": "#c7e9c0", "non_agricultural": "#fdd0a2", "unused": "#f0f0f0"}
+
+
+def listing(codes: Iterable[str] | None = None) -> Select:
+    """The codes with their names and group, by group then code (only ``codes`` if given)."""
+    table = LandUseCode.__table__
+    query = select(table).order_by(table.c.land_group, table.c.code)
+    return query if codes is None else query.where(table.c.code.in_(sorted(codes)))
+
+
+def colour(code: str, group: str) -> str:
+    return COLOURS.get(code, GROUP_COLOURS[group])
+
+
+def described(rows: Iterable[Any]) -> list[dict[str, str]]:
+    """Rows of :func:`listing` as maps and documents show them: code, names in both
+    languages, group and colour."""
+    return [
+        {
+            "code": row.code,
+            "vi": row.name_vi,
+            "en": row.name_en,
+            "group": row.land_group,
+            "colour": colour(row.code, row.land_group),
+        }
+        for row in rows
+    ]

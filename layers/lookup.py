@@ -40,6 +40,13 @@ UNIT_FIELDS = ("code", "name", "kind", "valid_from", "valid_to")
 MIN_OVERLAP_M2 = 0.01
 
 
+def with_plan(zone: dict[str, Any]) -> dict[str, Any]:
+    """A zone row of :func:`zones_at` or :func:`zones_over_parcel` with its plan's fields
+    (``plan_<name>``) gathered under ``plan``."""
+    plan = {name: zone.pop(f"plan_{name}") for name in PLAN_FIELDS}
+    return {**zone, "plan": plan}
+
+
 def _bound_point(srid: int) -> ColumnElement:
     """The point of the bound parameters ``x`` and ``y`` in ``srid``, in EPSG:4326."""
     made = func.ST_SetSRID(

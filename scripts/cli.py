@@ -311,10 +311,8 @@ def publish_map(
     """Write the public map as a static site (index.html and every file it loads) that
     works against the API at API_URL. The API must allow the site's origin
     (LANDPLAN_CORS_ORIGINS)."""
-    from sqlalchemy import select
-
     from api import webmap
-    from layers.land_use import LandUseCode
+    from layers import land_use
     from layers.registry import default_registry
 
     settings = get_settings()
@@ -322,14 +320,13 @@ def publish_map(
     if missing:
         _fail(f"front-end packages not installed ({', '.join(missing)}): run make setup")
     engine = create_engine(settings.database.sqlalchemy_url())
-    table = LandUseCode.__table__
     with engine.connect() as conn:
-        rows = conn.execute(select(table).order_by(table.c.land_group, table.c.code)).all()
+        rows = conn.execute(land_use.listing()).all()
     engine.dispose()
     html = webmap.build(
         default_registry(),
         settings.map,
-        webmap.land_uses(rows),
+        land_use.described(rows),
         api=api_url.rstrip("/"),
         assets="static",
     )

@@ -30,9 +30,8 @@ def _row(row) -> dict[str, Any]:
 def _plan_groups(rows) -> dict[str, list[dict[str, Any]]]:
     groups: dict[str, list[dict[str, Any]]] = {level: [] for level in LEVELS}
     for row in rows:
-        data = row if isinstance(row, dict) else _row(row)
-        plan = {name: data.pop(f"plan_{name}") for name in lookup.PLAN_FIELDS}
-        groups[plan["level"]].append({**data, "plan": plan})
+        zone = lookup.with_plan(row if isinstance(row, dict) else _row(row))
+        groups[zone["plan"]["level"]].append(zone)
     return groups
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api import webmap
-from layers.land_use import LandUseCode
+from layers import land_use
 
 HTML = "text/html"
 
@@ -24,10 +23,9 @@ def wants_html(request: Request) -> bool:
 
 
 async def map_page(request: Request, conn: AsyncConnection) -> HTMLResponse:
-    table = LandUseCode.__table__
-    rows = (await conn.execute(select(table).order_by(table.c.land_group, table.c.code))).all()
+    rows = (await conn.execute(land_use.listing())).all()
     settings = request.app.state.settings
-    html = webmap.build(request.app.state.registry, settings.map, webmap.land_uses(rows))
+    html = webmap.build(request.app.state.registry, settings.map, land_use.described(rows))
     return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
 
