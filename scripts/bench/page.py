@@ -13,18 +13,13 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import functools
 import gzip
-import http.server
 import statistics
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import folium
 import httpx
-import uvicorn
 from playwright.sync_api import sync_playwright
 
 from api import webmap
@@ -32,35 +27,12 @@ from api.app import create_app
 from api.settings import PROJECT_ROOT, MapSettings, Settings
 from scripts.bench import report
 from scripts.bench.run import machine
+from scripts.localhost import CHROMIUM, CHROMIUM_ARGS, serve_app, serve_files
 
 VIEWPORT = {"width": 1280, "height": 800}
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: Ours is ready when the tiles of the view have loaded and the zones are drawn.
 OURS_READY = "window.landplan && landplan.map && landplan.drawn('zones') > 0 && !landplan.loading()"
 REFERENCE_READY = "document.readyState === 'complete'"
-
-
-def start_api(port: int) -> uvicorn.Server:
-    settings = Settings(map=MapSettings(basemap="none"))
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the API did not start")
-        time.sleep(0.05)
-    return server
 
 
 def all_features(api: str, collection: str) -> dict:
@@ -92,18 +64,6 @@ def reference_page(api: str, out: Path) -> tuple[Path, int]:
     return page, count
 
 
-def serve_dir(directory: Path, port: int) -> http.server.ThreadingHTTPServer:
-    handler = functools.partial(_Quiet, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
 def visit(browser, url: str, ready: str) -> dict:
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
@@ -123,27 +83,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs/benchmarks.md")
     args = parser.parse_args()
 
-    api_port, site_port = 8111, 8112
-    server = start_api(api_port)
-    api = f"http://127.0.0.1:{api_port}"
-    html = httpx.get(f"{api}/", params={"f": "html"}).content
-    with tempfile.TemporaryDirectory() as tmp:
+    app = create_app(Settings(map=MapSettings(basemap="none")))
+    runs: dict[str, list[dict]] = {"ours": [], "reference": []}
+    with serve_app(app) as api, tempfile.TemporaryDirectory() as tmp:
+        html = httpx.get(f"{api}/", params={"f": "html"}).content
         reference, features = reference_page(api, Path(tmp))
         ref_html = reference.read_bytes()
-        site = serve_dir(Path(tmp), site_port)
-        runs: dict[str, list[dict]] = {"ours": [], "reference": []}
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
+        with serve_files(Path(tmp)) as site, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             for _ in range(args.runs):
                 runs["ours"].append(visit(browser, f"{api}/?f=html", OURS_READY))
-                runs["reference"].append(
-                    visit(browser, f"http://127.0.0.1:{site_port}/reference.html", REFERENCE_READY)
-                )
+                runs["reference"].append(visit(browser, f"{site}/reference.html", REFERENCE_READY))
             browser.close()
-        site.shutdown()
-    server.should_exit = True
 
     def median(name: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[name])

@@ -13,6 +13,7 @@ from layers.parcels import ParcelHolder
 from layers.plan_zones import PlanZone
 from layers.planning_projects import PlanningProject, is_public
 from layers.registry import default_registry
+from tests.api.test_extract import pdf_text
 from tests.api.tilemath import tile_of
 
 
@@ -158,12 +159,6 @@ def test_downloads(client, secrets, collection, fmt):
     assert_clean(text, secrets)
     for plan in secrets["plans"]:  # hidden plans' zones are not in the file either
         assert plan.name.encode() not in data
-
-
-def pdf_text(data: bytes) -> str:
-    from pypdf import PdfReader
-
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def test_map_page(client, secrets):

@@ -9,12 +9,12 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
 from api import webmap
 from api.settings import MapSettings
 from layers.registry import default_registry
-from scripts.cli import app as cli
+from tests.scripts.test_cli import run
+from tests.scripts.test_import_cli import env_for
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
@@ -141,18 +141,21 @@ def test_palette_gives_every_land_use_a_colour(page):
     assert len({c for _, c in colours}) == len(colours)  # a distinct colour each
 
 
-def test_publish_map_writes_a_static_site(tmp_path, database_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
-    from api.settings import get_settings
+def publish_map(database_url, out: Path, api_url: str) -> None:
+    """``landplan publish-map`` as a user runs it, on the run's database, no basemap."""
+    result = run(
+        "publish-map",
+        "--out",
+        str(out),
+        "--api-url",
+        api_url,
+        env={**env_for(database_url), "LANDPLAN_MAP_BASEMAP": "none"},
+    )
+    assert result.returncode == 0, result.stderr
 
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(
-            cli, ["publish-map", "--out", str(tmp_path), "--api-url", "https://gis.example.vn/"]
-        )
-    finally:
-        get_settings.cache_clear()
-    assert result.exit_code == 0, result.output
+
+def test_publish_map_writes_a_static_site(tmp_path, database_url):
+    publish_map(database_url, tmp_path, "https://gis.example.vn/")
     html = (tmp_path / "index.html").read_text()
     assert "'https://gis.example.vn/tiles/WebMercatorQuad/{z}/{x}/{y}?collections=" in html
     assert '"api": "https://gis.example.vn"' in html

@@ -15,20 +15,9 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from api.settings import PROJECT_ROOT, MapSettings, ServerSettings
-from tests.servers import free_port, serve, settings_for
+from scripts.localhost import CHROMIUM, CHROMIUM_ARGS, free_port
+from tests.servers import serve, settings_for
 
-CHROMIUM = Path("/usr/bin/chromium")
-#: As the machine's own probe starts it: no background calls to hosts it cannot reach.
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 

@@ -7,14 +7,13 @@ import re
 
 import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
 from layers.auction_lots import AuctionLot
 from layers.parcels import Parcel
 from layers.plan_zones import PlanZone
 from layers.planning_projects import PlanningProject
-from scripts.cli import app as cli
-from tests.servers import serve_files
+from scripts.localhost import serve_files
+from tests.api.test_webmap import publish_map
 from tests.web.conftest import open_page
 
 
@@ -26,15 +25,19 @@ def point_on_surface(conn, column, *where):
     ).one()
 
 
-def click_at(page, lon: float, lat: float, zoom: int = 17) -> None:
-    """Centre the map on a place, let the tiles settle, and click it."""
-    page.evaluate(f"landplan.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
-    page.wait_for_load_state("networkidle")
+def click_on_map(page, lon: float, lat: float) -> None:
     x, y = page.evaluate(
         f"(() => {{ const p = landplan.map.latLngToContainerPoint([{lat}, {lon}]);"
         " return [p.x, p.y]; })()"
     )
     page.mouse.click(x, y)
+
+
+def click_at(page, lon: float, lat: float, zoom: int = 17) -> None:
+    """Centre the map on a place, let the tiles settle, and click it."""
+    page.evaluate(f"landplan.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+    page.wait_for_load_state("networkidle")
+    click_on_map(page, lon, lat)
 
 
 def popup_text(page) -> str:
@@ -241,11 +244,7 @@ def test_measure_and_locate_controls(browser, map_api):
         page.evaluate("landplan.map.setView([22.666, 106.2585], 16, {animate: false})")
         assert prompt.is_visible() and "Kết thúc đo" in prompt.inner_text()
         for lon, lat in ((106.2570, 22.6650), (106.2600, 22.6650), (106.2600, 22.6670)):
-            x, y = page.evaluate(
-                f"(() => {{ const p = landplan.map.latLngToContainerPoint([{lat}, {lon}]);"
-                " return [p.x, p.y]; })()"
-            )
-            page.mouse.click(x, y)
+            click_on_map(page, lon, lat)
             page.wait_for_timeout(400)
         # Three points: about 308 m east then 222 m north, so a path of ~530 m and a
         # right triangle of ~34,200 m², in the reader's language.
@@ -295,21 +294,10 @@ def test_usable_at_phone_width(browser, map_api):
 
 
 def test_published_static_site_works_against_the_api(
-    browser, map_api, site_port, tmp_path, database_url, monkeypatch, known_zone
+    browser, map_api, site_port, tmp_path, database_url, known_zone
 ):
-    monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
-    monkeypatch.setenv("LANDPLAN_MAP_BASEMAP", "none")
-    from api.settings import get_settings
-
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(
-            cli, ["publish-map", "--out", str(tmp_path), "--api-url", map_api]
-        )
-    finally:
-        get_settings.cache_clear()
-    assert result.exit_code == 0, result.output
-    for site in serve_files(tmp_path, port=site_port):
+    publish_map(database_url, tmp_path, map_api)
+    with serve_files(tmp_path, port=site_port) as site:
         visit = open_page(browser, f"{site}/index.html", viewport={"width": 1280, "height": 800})
         try:
             click_at(visit.page, known_zone["lon"], known_zone["lat"])
