@@ -132,8 +132,8 @@ def _grid_options(collections: list[str]) -> str:
 
 
 def tile_url(api: str, collections: list[str]) -> str:
-    """The map's tile URL for the collections shown, bottom to top (landplan.js makes the
-    same when a layer is switched)."""
+    """The map's tile URL for the collections shown, bottom to top (landplan.js changes
+    its list when a layer is switched)."""
     return f"{api}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?collections={','.join(collections)}"
 
 

@@ -304,7 +304,7 @@
     return body;
   }
 
-  function panelControl(className, position, build) {
+  function panelControl(className, position) {
     const Control = L.Control.extend({
       options: { position },
       onAdd() {
@@ -315,7 +315,6 @@
         // reach the map as a click on the map.
         L.DomEvent.on(box, "click", L.DomEvent.stopPropagation);
         this.box = box;
-        build(box);
         return box;
       },
     });
@@ -564,13 +563,14 @@
 
   /* --- start ------------------------------------------------------------------------- */
 
-  /* The map's tile URL asks only for the collections of the overlays switched on, bottom
-   * to top (the same URL api/webmap.py writes for the overlays shown at start). */
+  /* The map's tile URL (as api/webmap.py wrote it) asking only for the collections of the
+   * overlays switched on, bottom to top. */
   function tileUrl() {
     const wanted = state.config.drawOrder.filter((collection) =>
       Object.entries(state.config.overlays).some(([key, c]) => c === collection && state.visible.has(key)),
     );
-    return wanted.length ? `${state.config.api}/tiles/WebMercatorQuad/{z}/{x}/{y}?collections=${wanted.join(",")}` : null;
+    const base = state.grid._url.split("?collections=")[0];
+    return wanted.length ? `${base}?collections=${wanted.join(",")}` : null;
   }
 
   function onSwitch() {
@@ -592,10 +592,10 @@
     state.visible = new Set(Object.keys(overlays).filter((key) => map.hasLayer(overlays[key])));
     map.on("overlayadd overlayremove", onSwitch);
     for (const use of config.landUses) state.colours[use.code] = use.colour;
-    panels.search = panelControl("lp-search", "topleft", () => {}).addTo(map);
-    panels.language = panelControl("lp-language", "topright", () => {}).addTo(map);
-    panels.available = panelControl("lp-available", "topright", () => {}).addTo(map);
-    panels.legend = panelControl("lp-legend", "bottomright", () => {}).addTo(map);
+    panels.search = panelControl("lp-search", "topleft").addTo(map);
+    panels.language = panelControl("lp-language", "topright").addTo(map);
+    panels.available = panelControl("lp-available", "topright").addTo(map);
+    panels.legend = panelControl("lp-legend", "bottomright").addTo(map);
     // The search box goes above the zoom buttons.
     const corner = map._controlCorners.topleft;
     corner.insertBefore(panels.search.box, corner.firstChild);
