@@ -2,7 +2,8 @@
 # Installs what is missing on a Debian 12 machine: the Debian packages (as root, or
 # through sudo), the project's Python virtual environment in .venv and the map's
 # front-end packages in web/node_modules (from npm; the app serves them: no CDN).
-# With --browser, also Debian's Chromium, which the browser tests drive.
+# With --browser, only Debian's Chromium, which the browser tests drive (the Makefile runs
+# that after the plain setup, so nothing else is done twice).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,15 +11,21 @@ cd "$(dirname "$0")/.."
 # WeasyPrint's PDF extracts.
 APT_PACKAGES=(postgresql-15 postgresql-15-postgis-3 gdal-bin
     libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
-[ "${1:-}" = "--browser" ] && APT_PACKAGES+=(chromium)
+browser_only=false
+if [ "${1:-}" = "--browser" ]; then
+    browser_only=true
+    APT_PACKAGES=(chromium)
+fi
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
         || missing+=("$package")
 done
-python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
-# Node.js may come from elsewhere (NodeSource) with its own npm: only its absence counts.
-command -v npm >/dev/null || missing+=(nodejs npm)
+if ! $browser_only; then
+    python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+    # Node.js may come from elsewhere (NodeSource) with its own npm: only its absence counts.
+    command -v npm >/dev/null || missing+=(nodejs npm)
+fi
 
 if ((${#missing[@]})); then
     sudo=""
@@ -28,6 +35,7 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
         "${missing[@]}"
 fi
+$browser_only && exit 0
 
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
