@@ -181,9 +181,12 @@ def test_english_switch_changes_legend_layers_and_popups(visit, known_zone):
 def test_available_land_lists_lots_open_for_bidding(visit, engine):
     with engine.connect() as conn:
         open_lots = conn.execute(
-            select(AuctionLot.lot_code, AuctionLot.land_use_code).where(
-                AuctionLot.status == "announced"
-            )
+            select(
+                AuctionLot.lot_code,
+                AuctionLot.land_use_code,
+                AuctionLot.area_m2,
+                AuctionLot.starting_price_vnd,
+            ).where(AuctionLot.status == "announced")
         ).all()
     assert open_lots
     page = visit.page
@@ -196,6 +199,21 @@ def test_available_land_lists_lots_open_for_bidding(visit, engine):
     page.fill(".lp-available input[name=min]", "100000000")
     assert page.locator(".lp-lot").count() == 0
     page.fill(".lp-available input[name=min]", "")
+    page.select_option(".lp-available select", "")
+    prices = sorted(lot.starting_price_vnd for lot in open_lots)
+    limit = prices[len(prices) // 2] // 1_000_000  # million đồng, as the panel asks
+    page.fill(".lp-available input[name=price]", str(limit))
+    assert page.locator(".lp-lot").count() == sum(
+        1 for lot in open_lots if lot.starting_price_vnd <= limit * 1_000_000
+    )
+    page.fill(".lp-available input[name=price]", "")
+    areas = sorted(float(lot.area_m2) for lot in open_lots)
+    page.fill(".lp-available input[name=max]", str(areas[len(areas) // 2]))
+    assert page.locator(".lp-lot").count() == sum(
+        1 for lot in open_lots if float(lot.area_m2) <= areas[len(areas) // 2]
+    )
+    page.fill(".lp-available input[name=max]", "")
+    page.select_option(".lp-available select", use)
     first = page.locator(".lp-lot").first
     code = first.get_attribute("data-lot")
     first.click()
