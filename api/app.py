@@ -11,7 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from api import errors
+from api import errors, openapi
 from api.routers import (
     collections,
     extract,
@@ -101,4 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(extract.router)
     app.include_router(imports.router(settings))
     webmap.mount_assets(app)
+    openapi.install(app, app.state.registry)
+    # Outermost, so that nothing escapes to the server's own error handling.
+    app.add_middleware(errors.ConnectionGuard)
     return app

@@ -1,7 +1,12 @@
 """Every error leaves as ``application/problem+json`` (RFC 9457).
 
 Database errors never reach the client as text: a 500 is logged once with its detail and
-answered with a generic message.
+answered with a generic message. The status codes are one contract for every operation
+(docs/api.md), documented in the OpenAPI document by :func:`problems`.
+
+No exception reaches the server's own error middleware, which would close the connection
+after its answer: :class:`ConnectionGuard` answers in its place and keeps the connection
+open, unless the request's body was not read, when it says ``Connection: close``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from layers.registry import UnknownLayerError
 
@@ -37,6 +43,55 @@ def problem(
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+#: The contract: what each status means, for every operation that can answer it.
+MEANINGS = {
+    400: "Bad parameters: `parameter` names the one that is wrong, `detail` says why",
+    401: "No credentials, or credentials that are not valid",
+    403: "The credentials do not allow this",
+    404: "Nothing with this name or id",
+    406: "None of the media types the client accepts is offered",
+    409: "The request conflicts with the current state of the resource",
+    412: "A precondition (If-Match) no longer holds: the resource has changed",
+    413: "The request body is larger than allowed",
+    415: "The request body's media type is not accepted",
+    422: "A rule of the data refused the request; `rule` names it",
+    428: "The request must be conditional (If-Match)",
+    429: "Too many requests; `Retry-After` says when to try again",
+    503: "The service (its database) is unavailable; `Retry-After` says when to try again",
+}
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "parameter": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+RETRY_AFTER_SECONDS = 5
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these status codes (304 has no body)."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        if code == 304:
+            out[code] = {"description": "Not modified (If-None-Match matched the ETag)"}
+            continue
+        out[code] = {
+            "description": MEANINGS[code],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        if code in (429, 503):
+            out[code]["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+    return out
 
 
 class BadRequest(ValueError):
@@ -72,8 +127,14 @@ def install(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors)
+        first = exc.errors()[0]["loc"] if exc.errors() else ()
         return problem(
-            400, detail, title="Invalid request", instance=request.url.path, errors=errors
+            400,
+            detail,
+            title="Invalid request",
+            instance=request.url.path,
+            parameter=str(first[-1]) if first else "",
+            errors=errors,
         )
 
     @app.exception_handler(UnknownLayerError)
@@ -83,10 +144,12 @@ def install(app: FastAPI) -> None:
         )
 
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        log.error("database unavailable on %s: %s", request.url.path, exc)
-        return problem(
+        log.error("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+        response = problem(
             503, "the database is not reachable; try again shortly", instance=request.url.path
         )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     # Through SQLAlchemy, and through the driver pool the tiles use (api/app.py).
     for unavailable in (OperationalError, psycopg.OperationalError, PoolTimeout):
@@ -97,7 +160,49 @@ def install(app: FastAPI) -> None:
         log.exception("database error on %s", request.url.path, exc_info=exc)
         return problem(500, "internal error", instance=request.url.path)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s", request.url.path, exc_info=exc)
-        return problem(500, "internal error", instance=request.url.path)
+
+class ConnectionGuard:
+    """The outermost middleware: an exception becomes a 500 problem here, not in the
+    server's error middleware (which re-raises, and the server then drops the
+    connection); an answer given before the request's body was read closes the
+    connection, since the rest of the body would be read as the next request."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        has_body = b"transfer-encoding" in headers or headers.get(b"content-length", b"0") not in (
+            b"0",
+            b"",
+        )
+        state = {"body_read": not has_body, "started": False}
+
+        async def tracked_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                state["body_read"] = True
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                if not state["body_read"]:
+                    message = {
+                        **message,
+                        "headers": [*message.get("headers", []), (b"connection", b"close")],
+                    }
+            await send(message)
+
+        try:
+            await self.app(scope, tracked_receive, guarded_send)
+        except Exception as exc:
+            log.exception("unexpected error on %s", scope.get("path"), exc_info=exc)
+            if state["started"]:
+                raise
+            await problem(500, "internal error", instance=scope.get("path"))(
+                scope, tracked_receive, guarded_send
+            )

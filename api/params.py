@@ -1,39 +1,89 @@
-"""Parsing of OGC API query parameters into what :mod:`layers` takes."""
+"""Query and path parameters, each parsed once into a checked value that :mod:`layers`
+builds SQL from. FastAPI parses what it can declare (numbers, bounds, enumerations); the
+functions here finish what it cannot: a box in a CRS, a CQL2 filter, an interval, and
+the ``?property=value`` filters whose names depend on the collection."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import Path
-from sqlalchemy import ColumnElement, Date, Float, Integer, Numeric, func
+from fastapi import Path, Query
 from starlette.datastructures import QueryParams
 
 from api.errors import BadRequest
-from gis.crs import CRS84_URI, ogc_crs
+from gis.crs import CRS84_URI, clip_to_area_of_use, in_area_of_use, ogc_crs
 from gis.errors import CRSError
 from layers import cql
 from layers.base import Layer
-from layers.features import ItemsQuery, OutputCRS
+from layers.features import BBox, ItemsQuery, OutputCRS
+from layers.properties import INT4_MAX, PropertyValueError, int_range, parse_value
 
 #: ``f=`` values that make the items a file download instead of GeoJSON.
 DOWNLOADS = ("gpkg", "shp", "csv", "dxf")
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
-ITEMS_PARAMS = {
-    "bbox",
-    "bbox-crs",
-    "limit",
-    "after",
-    "before",
-    "datetime",
-    "crs",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-    "f",
-}
+
+ItemsFormat = Literal["json", "geojson", "gpkg", "shp", "csv", "dxf"]
+CrsParam = Annotated[
+    str | None,
+    Query(
+        description="Output CRS: CRS84 (default), EPSG:4326, EPSG:3857, EPSG:9210 or EPSG:3405",
+        examples=["http://www.opengis.net/def/crs/EPSG/0/9210"],
+    ),
+]
+
+
+@dataclass
+class ItemsParams:
+    """The fixed query parameters of ``/collections/{id}/items`` (OGC API Features 1–3)."""
+
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="minx,miny,maxx,maxy (or six numbers with heights) in `bbox-crs`",
+            examples=["106.25,22.66,106.26,22.67"],
+        ),
+    ] = None
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", examples=["EPSG:9210"])] = None
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
+    after: Annotated[
+        int | None, Query(ge=0, le=INT4_MAX, description="Page after this feature id")
+    ] = None
+    before: Annotated[
+        int | None, Query(ge=0, le=INT4_MAX, description="Page before this feature id")
+    ] = None
+    datetime: Annotated[
+        str | None,
+        Query(description="Instant or interval (RFC 3339)", examples=["2023-01-01/.."]),
+    ] = None
+    crs: CrsParam = None
+    filter: Annotated[
+        str | None,
+        Query(
+            description="CQL2 filter (see /conformance)",
+            max_length=cql.MAX_LENGTH,
+            examples=["land_use_code = 'ODT'"],
+        ),
+    ] = None
+    filter_lang: Annotated[Literal["cql2-text", "cql2-json"], Query(alias="filter-lang")] = (
+        "cql2-text"
+    )
+    filter_crs: Annotated[
+        Literal["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] | None,
+        Query(alias="filter-crs", description="Only CRS84"),
+    ] = None
+    f: Annotated[
+        ItemsFormat,
+        Query(description="json (GeoJSON, default) or a download: gpkg, shp (zip), csv, dxf"),
+    ] = "json"
+
+    #: The names above as they appear in a query string.
+    NAMES = frozenset(
+        "bbox bbox-crs limit after before datetime crs filter filter-lang filter-crs f".split()
+    )
 
 
 def output_crs(value: str | None) -> tuple[str, OutputCRS]:
@@ -44,55 +94,50 @@ def output_crs(value: str | None) -> tuple[str, OutputCRS]:
     return uri, OutputCRS(srid, lat_first)
 
 
-def items_query(layer: Layer, params: QueryParams) -> ItemsQuery:
-    unknown = sorted(set(params) - ITEMS_PARAMS - set(layer.public_properties))
-    if unknown:
-        raise BadRequest(
-            unknown[0],
-            f"unknown parameter; queryable properties: {', '.join(layer.public_properties)}",
-        )
-    if params.get("f", "json") not in ("json", "geojson", *DOWNLOADS):
-        offered = ", ".join(("json", "geojson", *DOWNLOADS))
-        raise BadRequest("f", f"unknown format; offered: {offered}")
-    where = [
-        _equals(layer, name, params[name]) for name in layer.public_properties if name in params
-    ]
-    if params.get("filter"):
-        if params.get("filter-crs", CRS84_URI) != CRS84_URI:
-            raise BadRequest("filter-crs", "only CRS84 is supported for filter geometries")
+def items_query(layer: Layer, p: ItemsParams, query: QueryParams) -> ItemsQuery:
+    """The items request as values; ``query`` is read only for the property filters,
+    whose names FastAPI cannot know (they are the collection's queryables)."""
+    filter_ = None
+    if p.filter:
         try:
-            where.append(cql.parse(layer, params["filter"], params.get("filter-lang", "cql2-text")))
+            filter_ = cql.parse(layer, p.filter, p.filter_lang)
         except cql.FilterError as exc:
             raise BadRequest("filter", str(exc)) from None
     return ItemsQuery(
-        bbox=_bbox(params.get("bbox"), params.get("bbox-crs")),
-        where=tuple(where),
-        interval=_interval(params.get("datetime")),
-        limit=_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
-        after=_int(params, "after", None, 0, None),
-        before=_int(params, "before", None, 0, None),
+        bbox=_bbox(p.bbox, p.bbox_crs),
+        equals=property_filters(layer, query),
+        filter=filter_,
+        interval=_interval(p.datetime),
+        limit=p.limit,
+        after=p.after,
+        before=p.before,
     )
 
 
-def _int(params: QueryParams, name: str, default, low: int, high: int | None):
-    if name not in params:
-        return default
-    try:
-        value = int(params[name])
-    except ValueError:
-        raise BadRequest(name, f"expected an integer, got {params[name]!r}") from None
-    if value < low or (high is not None and value > high):
-        raise BadRequest(name, f"must be between {low} and {high}" if high else f"must be ≥ {low}")
-    return value
+def property_filters(layer: Layer, query: QueryParams) -> tuple[tuple[str, object], ...]:
+    unknown = sorted(set(query) - ItemsParams.NAMES - set(layer.public_properties))
+    if unknown:
+        raise BadRequest(
+            unknown[0][:50],
+            f"unknown parameter; queryable properties: {', '.join(layer.public_properties)}",
+        )
+    found = []
+    for name in layer.public_properties:
+        if name in query:
+            try:
+                found.append((name, parse_value(layer, name, query[name])))
+            except PropertyValueError as exc:
+                raise BadRequest(name, exc.reason) from None
+    return tuple(found)
 
 
-def _bbox(value: str | None, crs_value: str | None) -> ColumnElement | None:
+def _bbox(value: str | None, crs_value: str | None) -> BBox | None:
     if value is None:
         return None
     try:
         numbers = [float(v) for v in value.split(",")]
     except ValueError:
-        raise BadRequest("bbox", f"expected four numbers, got {value!r}") from None
+        raise BadRequest("bbox", f"expected four numbers, got {value[:80]!r}") from None
     if len(numbers) == 6:  # 3D box: drop the heights
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
@@ -104,12 +149,11 @@ def _bbox(value: str | None, crs_value: str | None) -> ColumnElement | None:
     if lat_first:
         numbers = [numbers[1], numbers[0], numbers[3], numbers[2]]
     xmin, ymin, xmax, ymax = numbers
-    if srid == 4326 and not (-180 <= xmin <= 180 and -90 <= ymin <= ymax <= 90):
-        raise BadRequest("bbox", "coordinates out of range for CRS84")
     if ymin > ymax:
         raise BadRequest("bbox", "miny is greater than maxy")
-    envelope = func.ST_MakeEnvelope(xmin, ymin, xmax, ymax, srid)
-    return envelope if srid == 4326 else func.ST_Transform(envelope, 4326)
+    if xmin > xmax:
+        raise BadRequest("bbox", "minx is greater than maxx (boxes across 180° are not served)")
+    return BBox(clip_to_area_of_use((xmin, ymin, xmax, ymax), srid), srid)
 
 
 def _interval(value: str | None) -> tuple[date | None, date | None] | None:
@@ -128,28 +172,46 @@ def _instant(text: str) -> date | None:
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
     except ValueError:
-        raise BadRequest("datetime", f"not an RFC 3339 date or date-time: {text!r}") from None
+        raise BadRequest("datetime", f"not an RFC 3339 date or date-time: {text[:40]!r}") from None
 
 
-def _equals(layer: Layer, name: str, raw: str) -> ColumnElement[bool]:
-    column = layer.table.c[name]
+def feature_key(layer: Layer, feature_id: str) -> int | None:
+    """The key a feature id names, or None when no row can have it (not digits, or past
+    the key column's range): the caller answers 404 as for any unknown id."""
+    if not (feature_id.isascii() and feature_id.isdigit()):
+        return None
+    low, high = int_range(layer.table.c[layer.key])
+    key = int(feature_id)
+    return key if low <= key <= high else None
+
+
+def point(x: float, y: float, crs: str) -> tuple[int, float, float]:
+    """``x``/``y`` in ``crs`` as (srid, easting or longitude, northing or latitude);
+    a 400 unless finite and in the CRS's area of use."""
     try:
-        if isinstance(column.type, Integer):
-            value: object = int(raw)
-        elif isinstance(column.type, Float | Numeric):
-            value = float(raw)
-        elif isinstance(column.type, Date):
-            value = date.fromisoformat(raw)
-        else:
-            value = raw
-    except ValueError:
-        raise BadRequest(name, f"{raw!r} is not a valid {column.type}") from None
-    return column == value
+        _, srid, lat_first = ogc_crs(crs)
+    except CRSError as exc:
+        raise BadRequest("crs", str(exc)) from None
+    if lat_first:
+        x, y = y, x
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise BadRequest("x", "coordinates must be finite numbers")
+    if not in_area_of_use(x, y, srid):
+        raise BadRequest("x", f"the point ({x:g}, {y:g}) is outside the area of use of {crs}")
+    return srid, x, y
+
+
+def text(name: str, value: str) -> str:
+    """Free text from a client: no NUL character (PostgreSQL text cannot hold one)."""
+    if "\x00" in value:
+        raise BadRequest(name, "text must not contain a NUL character")
+    return value
 
 
 #: A parcel's identity in a path: the unit's five-digit code, map sheet and parcel number
 #: (positive int4, as stored: a larger number is a 400, not a database error).
-INT4_MAX = 2**31 - 1
-UnitCodePath = Annotated[str, Path(pattern=r"^[0-9]{5}$", description="Unit code (5 digits)")]
+UnitCodePath = Annotated[
+    str, Path(pattern=r"^[0-9]{5}$", description="Unit code (5 digits)", examples=["01273"])
+]
 SheetPath = Annotated[int, Path(ge=1, le=INT4_MAX, description="Map sheet number")]
 ParcelNumberPath = Annotated[int, Path(ge=1, le=INT4_MAX, description="Parcel number")]

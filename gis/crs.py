@@ -119,6 +119,43 @@ def ogc_crs(value: str) -> tuple[str, int, bool]:
     return text, srid, lat_first
 
 
+Box = tuple[float, float, float, float]
+
+
+@cache
+def area_of_use(srid: int) -> Box:
+    """Where a CRS may be used, in its own coordinates (x = easting or longitude): EPSG's
+    area of use, transformed. Outside it PROJ's results are meaningless, or infinite."""
+    use = crs_from_user_input(srid).area_of_use
+    if use is None:
+        raise CRSError(f"EPSG:{srid} has no area of use")
+    if srid == WGS84:
+        return use.bounds
+    xmin, ymin, xmax, ymax = transformer(WGS84, srid).transform_bounds(*use.bounds, densify_pts=21)
+    return (xmin, ymin, xmax, ymax)
+
+
+def clip_to_area_of_use(box: Box, srid: int) -> Box | None:
+    """``box`` (xmin, ymin, xmax, ymax in ``srid``) cut to the CRS's area of use; None when
+    the two do not meet. Clients such as QGIS and GDAL send boxes of the whole world."""
+    axmin, aymin, axmax, aymax = area_of_use(srid)
+    xmin, ymin, xmax, ymax = (
+        max(box[0], axmin),
+        max(box[1], aymin),
+        min(box[2], axmax),
+        min(box[3], aymax),
+    )
+    if xmin > xmax or ymin > ymax:
+        return None
+    return (xmin, ymin, xmax, ymax)
+
+
+def in_area_of_use(x: float, y: float, srid: int) -> bool:
+    """Whether the point (x = easting or longitude) lies in the CRS's area of use."""
+    xmin, ymin, xmax, ymax = area_of_use(srid)
+    return xmin <= x <= xmax and ymin <= y <= ymax
+
+
 def looks_geographic(bounds: tuple[float, float, float, float]) -> bool:
     """Whether coordinates within ``bounds`` can only be degrees of longitude/latitude."""
     xmin, ymin, xmax, ymax = bounds

@@ -12,10 +12,11 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, and_, cast, func, literal, select, true
+from sqlalchemy import ColumnElement, Select, Text, and_, cast, false, func, literal, select, true
 from sqlalchemy.dialects.postgresql import JSON
 
-from gis.crs import WEB_MERCATOR, WGS84
+from gis.crs import WEB_MERCATOR, WGS84, Box
+from layers import cql
 from layers.base import STORAGE_SRID, Layer
 
 #: Decimal digits kept per output SRID: ~1 cm in degrees, 1 mm or 1 cm in metres.
@@ -67,23 +68,46 @@ def feature_json(layer: Layer, crs: OutputCRS) -> ColumnElement:
 
 
 @dataclass(frozen=True)
-class ItemsQuery:
-    """What a client asked of a collection's items (already validated)."""
+class BBox:
+    """A box in ``srid`` (x = easting or longitude), already cut to the CRS's area of use;
+    ``box`` None when the asked box lay wholly outside it (nothing can match)."""
 
-    bbox: ColumnElement | None = None  # a geometry expression in EPSG:4326
-    where: tuple[ColumnElement[bool], ...] = ()
+    box: Box | None
+    srid: int = WGS84
+
+
+@dataclass(frozen=True)
+class ItemsQuery:
+    """What a client asked of a collection's items, as checked values."""
+
+    bbox: BBox | None = None
+    #: ``?name=value`` filters, values already of the property's type.
+    equals: tuple[tuple[str, object], ...] = ()
+    filter: cql.Filter | None = None
     interval: tuple[date | None, date | None] | None = None
     limit: int = 100
     after: int | None = None
     before: int | None = None
 
 
+def _envelope(bbox: BBox) -> ColumnElement:
+    envelope = func.ST_MakeEnvelope(*(bbox.box or ()), bbox.srid)
+    return envelope if bbox.srid == WGS84 else func.ST_Transform(envelope, WGS84)
+
+
 def filters(layer: Layer, query: ItemsQuery) -> list[ColumnElement[bool]]:
     """The row filter of a query: public rows, bbox, time, properties, CQL2."""
     table = layer.table
-    clauses = [layer.public_where(), *query.where]
+    clauses = [layer.public_where(), *(table.c[name] == value for name, value in query.equals)]
+    if query.filter is not None:
+        clauses.append(cql.where(query.filter))
     if query.bbox is not None:
-        clauses.append(func.ST_Intersects(table.c[layer.geometry_column], query.bbox))
+        if query.bbox.box is None:
+            clauses.append(false())
+        else:
+            clauses.append(
+                func.ST_Intersects(table.c[layer.geometry_column], _envelope(query.bbox))
+            )
     if query.interval is not None and layer.temporal_property:
         column = table.c[layer.temporal_property]
         start, end = query.interval

@@ -19,9 +19,13 @@ from layers.auction_lots import LAYER as AUCTION_LOTS
 from layers.base import Layer
 from layers.parcels import LAYER as PARCELS
 from layers.planning_projects import LAYER as PLANNING_PROJECTS
+from layers.properties import INT4_MAX
 
 PARCEL_WORDS = re.compile(r"\bto\s*(?:so\s*)?(\d+)\D+?thua\s*(?:so\s*)?(\d+)")
 PARCEL_SLASH = re.compile(r"\b(\d+)\s*/\s*(\d+)\b")
+#: Sheet and number of a query that names a parcel no record can have (numbers past the
+#: columns' int4): searched for as such, they match nothing.
+NO_PARCEL = 0
 FILLER = re.compile(r"\b(phuong|xa|p\.|x\.)\s*", re.IGNORECASE)
 
 
@@ -48,7 +52,10 @@ def parse(q: str) -> ParsedQuery:
         if match:
             rest = folded[: match.start()] + " " + folded[match.end() :]
             rest = " ".join(FILLER.sub(" ", re.sub(r"[,;.:]", " ", rest)).split())
-            return ParsedQuery(rest, int(match.group(1)), int(match.group(2)))
+            sheet, number = int(match.group(1)), int(match.group(2))
+            if max(sheet, number) > INT4_MAX:  # no parcel has it: the words may still match
+                return ParsedQuery(rest, NO_PARCEL, NO_PARCEL)
+            return ParsedQuery(rest, sheet, number)
     return ParsedQuery(folded)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from api.deps import ConnectionDep, LayerDep, RegistryDep
+from api.errors import problems
 from api.links import link
 from gis.crs import CRS84_URI, OGC_CRS
 from layers.base import Layer
@@ -44,7 +45,7 @@ async def _describe(request: Request, conn, layer: Layer) -> dict:
     }
 
 
-@router.get("/collections", summary="The public collections")
+@router.get("/collections", summary="The public collections", responses=problems(503))
 async def collections(request: Request, registry: RegistryDep, conn: ConnectionDep) -> dict:
     return {
         "collections": [await _describe(request, conn, layer) for layer in registry.values()],
@@ -52,6 +53,10 @@ async def collections(request: Request, registry: RegistryDep, conn: ConnectionD
     }
 
 
-@router.get("/collections/{collection_id}", summary="One public collection")
+@router.get(
+    "/collections/{collection_id}",
+    summary="One public collection",
+    responses=problems(404, 503),
+)
 async def collection(request: Request, layer: LayerDep, conn: ConnectionDep) -> dict:
     return await _describe(request, conn, layer)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api import extract
 from api.deps import ConnectionDep
+from api.errors import problems
 from api.links import base_url
 from api.params import ParcelNumberPath, SheetPath, UnitCodePath
 from layers import extracts
@@ -51,7 +52,7 @@ async def _respond(
     "/parcels/{unit}/{sheet}/{number}/extract",
     summary="Planning-information extract of a parcel (HTML or PDF), kept under a "
     "verification code",
-    responses={200: {"content": {"text/html": {}, PDF: {}}}},
+    responses={200: {"content": {"text/html": {}, PDF: {}}}, **problems(400, 404, 503)},
 )
 async def parcel_extract(
     request: Request,
@@ -73,7 +74,7 @@ async def parcel_extract(
 @router.get(
     "/extracts/{code}",
     summary="Reopen an extract as it was issued, by its verification code",
-    responses={200: {"content": {"text/html": {}, PDF: {}}}},
+    responses={200: {"content": {"text/html": {}, PDF: {}}}, **problems(400, 404, 503)},
 )
 async def reopen_extract(
     request: Request,

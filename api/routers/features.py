@@ -9,21 +9,29 @@ from pathlib import Path
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Path as FastPath
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import Boolean, Date, Float, Integer, Numeric
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import DBAPIError
 
 from api import params
 from api.deps import ConnectionDep, LayerDep
-from api.errors import BadRequest
+from api.errors import problems
 from api.http import cached
 from api.links import base_url, link
 from layers import exports, features
 
 router = APIRouter(tags=["features"])
+
+#: Media types of the downloads (a Shapefile comes zipped with its parts).
+DOWNLOAD_TYPES = {
+    "gpkg": "application/geopackage+sqlite3",
+    "shp": "application/zip",
+    "csv": "text/csv; charset=utf-8",
+    "dxf": "image/vnd.dxf",
+}
 
 GEOJSON = "application/geo+json"
 SCHEMA_JSON = "application/schema+json"
@@ -40,35 +48,22 @@ def _page_link(request: Request, rel: str, **changes: int) -> dict:
     "/collections/{collection_id}/items",
     summary="Features of a collection",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}},
+    responses={
+        200: {"content": {GEOJSON: {}, **{t: {} for t in set(DOWNLOAD_TYPES.values())}}},
+        **problems(304, 400, 404, 503),
+    },
 )
 async def items(
     request: Request,
     layer: LayerDep,
     conn: ConnectionDep,
-    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy")] = None,
-    bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
-    limit: Annotated[int, Query(ge=1, le=params.MAX_LIMIT)] = params.DEFAULT_LIMIT,
-    after: Annotated[int | None, Query(description="Page after this feature id")] = None,
-    before: Annotated[int | None, Query(description="Page before this feature id")] = None,
-    datetime: Annotated[str | None, Query(description="Instant or interval (RFC 3339)")] = None,
-    crs: Annotated[str | None, Query(description="Output CRS URI")] = None,
-    filter: Annotated[str | None, Query(description="CQL2 filter")] = None,
-    filter_lang: Annotated[str | None, Query(alias="filter-lang")] = None,
-    f: Annotated[
-        str | None,
-        Query(description="json (GeoJSON, default) or a download: gpkg, shp (zip), csv, dxf"),
-    ] = None,
+    p: Annotated[params.ItemsParams, Depends()],
 ) -> Response:
-    crs_uri, out_crs = params.output_crs(crs)
-    query = params.items_query(layer, request.query_params)
-    if f in params.DOWNLOADS:
-        return await _download(conn, layer, query, f, out_crs.srid)
-    try:
-        rows = (await conn.execute(features.items(layer, query, out_crs))).all()
-    except DBAPIError as exc:
-        _refuse_mistyped_filter(exc, layer.id, bool(filter))
-        raise
+    crs_uri, out_crs = params.output_crs(p.crs)
+    query = params.items_query(layer, p, request.query_params)
+    if p.f in params.DOWNLOADS:
+        return await _download(conn, layer, query, p.f, out_crs.srid)
+    rows = list((await conn.execute(features.items(layer, query, out_crs))).all())
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
     if query.before is not None:
@@ -94,15 +89,6 @@ async def items(
         + orjson.dumps(meta)[1:]
     )
     return cached(request, body, GEOJSON, headers={"Content-Crs": f"<{crs_uri}>"})
-
-
-#: Media types of the downloads (a Shapefile comes zipped with its parts).
-DOWNLOAD_TYPES = {
-    "gpkg": "application/geopackage+sqlite3",
-    "shp": "application/zip",
-    "csv": "text/csv; charset=utf-8",
-    "dxf": "image/vnd.dxf",
-}
 
 
 async def _download(conn, layer, query, fmt: str, srid: int) -> Response:
@@ -137,39 +123,24 @@ def _file_bytes(data, layer, fmt: str) -> bytes:
         return buffer.getvalue()
 
 
-#: SQLSTATEs a filter of the wrong types causes: data exceptions (class 22), an operator
-#: or function that does not exist for those types, a datatype mismatch.
-_TYPE_ERRORS = ("22", "42883", "42804")
-
-
-def _refuse_mistyped_filter(exc: DBAPIError, collection: str, has_filter: bool) -> None:
-    """Turn a database type error caused by the client's filter into a 400 (no DB text)."""
-    state = getattr(exc.orig, "sqlstate", None) or ""
-    if has_filter and state.startswith(_TYPE_ERRORS):
-        raise BadRequest(
-            "filter",
-            "a value does not fit the type of the property it is compared with; see "
-            f"/collections/{collection}/queryables",
-        ) from None
-
-
 @router.get(
     "/collections/{collection_id}/items/{feature_id}",
     summary="One feature",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}},
+    responses={200: {"content": {GEOJSON: {}}}, **problems(304, 400, 404, 503)},
 )
 async def feature(
     request: Request,
     layer: LayerDep,
     conn: ConnectionDep,
-    feature_id: str,
-    crs: Annotated[str | None, Query(description="Output CRS URI")] = None,
+    feature_id: Annotated[str, FastPath(examples=["1"])],
+    crs: params.CrsParam = None,
 ) -> Response:
     crs_uri, out_crs = params.output_crs(crs)
-    if not feature_id.isdigit():
-        raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
-    text = (await conn.execute(features.one(layer, int(feature_id), out_crs))).scalar_one_or_none()
+    key = params.feature_key(layer, feature_id)
+    text = None
+    if key is not None:
+        text = (await conn.execute(features.one(layer, key, out_crs))).scalar_one_or_none()
     if text is None:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
     links = [
@@ -199,7 +170,7 @@ def _json_schema_type(column) -> dict:
     "/collections/{collection_id}/queryables",
     summary="Queryable properties",
     response_class=Response,
-    responses={200: {"content": {SCHEMA_JSON: {}}}},
+    responses={200: {"content": {SCHEMA_JSON: {}}}, **problems(304, 404)},
 )
 async def queryables(request: Request, layer: LayerDep) -> Response:
     properties = {

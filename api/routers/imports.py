@@ -35,7 +35,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import create_engine
 
-from api.errors import PROBLEM_JSON, BadRequest
+from api.errors import PROBLEM_JSON, BadRequest, problems
 from api.settings import Settings
 from gis.errors import GISError
 from layers.imports import TARGETS, Report, run_import
@@ -129,10 +129,8 @@ def router(settings: Settings) -> APIRouter:
         max_body_size=settings.server.max_upload_mb * 1024 * 1024,
         responses={
             200: {"description": "Imported, or importable with dry_run; the report"},
-            400: {"description": "The file cannot be imported as sent"},
-            403: {"description": "Not from this machine and no valid token"},
-            413: {"description": "Upload larger than the limit"},
-            422: {"description": "Refused by validation; the report says why"},
+            202: {"description": "Started in the background (Prefer: respond-async)"},
+            **problems(400, 403, 413, 422, 503),
         },
     )
     async def create_import(
@@ -210,10 +208,7 @@ def router(settings: Settings) -> APIRouter:
     @routes.get(
         "/imports/{job_id}",
         summary="The phase, progress and outcome of an import started with respond-async",
-        responses={
-            403: {"description": "Not from this machine and no valid token"},
-            404: {"description": "No such import (or forgotten: the server keeps the last 100)"},
-        },
+        responses=problems(403, 404),
     )
     async def import_status(request: Request, job_id: str) -> Response:
         _require_staff(request, settings)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.exc import OperationalError
 
 from api.deps import ConnectionDep
-from api.errors import problem
+from api.errors import problem, problems
 from api.links import link
 from api.routers.webmap import map_page, wants_html
 from layers.queries import postgis_version
@@ -21,7 +21,7 @@ JSON = "application/json"
 @router.get(
     "/",
     summary="Landing page: the public map for browsers (or f=html), links as JSON otherwise",
-    responses={200: {"content": {"text/html": {}}}},
+    responses={200: {"content": {"text/html": {}}}, **problems(400, 503)},
 )
 async def landing(
     request: Request,
@@ -52,7 +52,7 @@ async def landing(
     }
 
 
-@router.get("/health", summary="Database reachable, PostGIS version")
+@router.get("/health", summary="Database reachable, PostGIS version", responses=problems(503))
 async def health(conn: ConnectionDep):
     try:
         postgis, postgres = (await conn.execute(postgis_version())).one()

@@ -9,12 +9,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 
+from api import params
 from api.deps import ConnectionDep
-from api.errors import BadRequest
+from api.errors import BadRequest, problems
 from api.http import cached
 from api.params import ParcelNumberPath, SheetPath, UnitCodePath
-from gis.crs import ogc_crs
-from gis.errors import CRSError
 from layers import lookup, search
 from layers.planning_projects import LEVELS
 
@@ -39,29 +38,28 @@ def _json(request: Request, payload: Any) -> Response:
     return cached(request, orjson.dumps(jsonable_encoder(payload)), JSON)
 
 
-@router.get("/lookup", summary="What is planned at a point")
+@router.get("/lookup", summary="What is planned at a point", responses=problems(304, 400, 503))
 async def point_lookup(
     request: Request,
     conn: ConnectionDep,
-    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    x: Annotated[float | None, Query(description="Easting in `crs`")] = None,
-    y: Annotated[float | None, Query(description="Northing in `crs`")] = None,
-    crs: Annotated[str | None, Query(description="CRS of x/y, e.g. EPSG:9210")] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180, examples=[106.2575])] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90, examples=[22.6657])] = None,
+    x: Annotated[float | None, Query(description="Easting in `crs`", examples=[551956.7])] = None,
+    y: Annotated[float | None, Query(description="Northing in `crs`", examples=[2507463.1])] = None,
+    crs: Annotated[
+        str | None, Query(description="CRS of x/y, e.g. EPSG:9210", examples=["EPSG:9210"])
+    ] = None,
 ) -> Response:
+    where: dict[str, Any]
     if lon is not None and lat is not None:
-        srid, point = 4326, {"x": lon, "y": lat}
+        srid, px, py = 4326, lon, lat
         where = {"lon": lon, "lat": lat}
     elif x is not None and y is not None and crs:
-        try:
-            _, srid, lat_first = ogc_crs(crs)
-        except CRSError as exc:
-            raise BadRequest("crs", str(exc)) from None
-        point = {"x": y, "y": x} if lat_first else {"x": x, "y": y}
+        srid, px, py = params.point(x, y, crs)
         where = {"x": x, "y": y, "crs": crs}
     else:
         raise BadRequest("lon", "give lon and lat, or x, y and crs")
-    found = (await conn.execute(lookup.everything_at_xy(srid), point)).scalar_one()
+    found = (await conn.execute(lookup.everything_at_xy(srid), {"x": px, "y": py})).scalar_one()
     units = found["units"]
     payload: dict[str, Any] = {
         "query": where,
@@ -78,6 +76,7 @@ async def point_lookup(
 @router.get(
     "/parcels/{unit}/{sheet}/{number}/planning",
     summary="Every public plan zone over a parcel, with overlap area and share",
+    responses=problems(304, 400, 404, 503),
 )
 async def parcel_planning(
     request: Request,
@@ -93,14 +92,18 @@ async def parcel_planning(
     return _json(request, {"parcel": _row(parcel), "planning": _plan_groups(rows)})
 
 
-@router.get("/search", summary="Find parcels, plans, auction lots and units")
+@router.get(
+    "/search",
+    summary="Find parcels, plans, auction lots and units",
+    responses=problems(304, 400, 503),
+)
 async def find(
     request: Request,
     conn: ConnectionDep,
-    q: Annotated[str, Query(min_length=1, max_length=200)],
+    q: Annotated[str, Query(min_length=1, max_length=200, examples=["tờ 17 thửa 32"])],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    rows = (await conn.execute(search.search(q, limit))).all()
+    rows = (await conn.execute(search.search(params.text("q", q), limit))).all()
     hits = [
         {
             "kind": r.kind,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.errors import BadRequest
+from api.errors import BadRequest, problems
 from api.http import cached
 from api.links import base_url
 from api.routing import PathRoute
@@ -35,7 +35,11 @@ async def _tile(request: Request, layers: tuple[Layer, ...], z: int, x: int, y: 
     f"/collections/{{collection_id}}/tiles/{MATRIX_SET}/{{z}}/{{x}}/{{y}}",
     summary="A vector tile of one collection",
     response_class=Response,
-    responses={200: {"content": {MVT: {}}}, 204: {"description": "No features"}},
+    responses={
+        200: {"content": {MVT: {}}},
+        204: {"description": "No features"},
+        **problems(304, 400, 404, 503),
+    },
 )
 async def collection_tile(request: Request, collection_id: str, z: int, x: int, y: int) -> Response:
     layer = request.app.state.registry[collection_id]  # UnknownLayerError -> 404 problem
@@ -64,7 +68,11 @@ def _chosen_layers(request: Request) -> tuple[Layer, ...]:
     f"/tiles/{MATRIX_SET}/{{z}}/{{x}}/{{y}}",
     summary="A vector tile of every layer (or of `collections=a,b`, in that order)",
     response_class=Response,
-    responses={200: {"content": {MVT: {}}}, 204: {"description": "No features"}},
+    responses={
+        200: {"content": {MVT: {}}},
+        204: {"description": "No features"},
+        **problems(304, 400, 404, 503),
+    },
 )
 async def map_tile(request: Request, z: int, x: int, y: int) -> Response:
     return await _tile(request, _chosen_layers(request), z, x, y)
@@ -96,6 +104,7 @@ def _tilejson(request: Request, layers: list[Layer], path: str, name: str) -> di
 @router.get(
     f"/collections/{{collection_id}}/tiles/{MATRIX_SET}/tilejson.json",
     summary="TileJSON of one collection",
+    responses=problems(404),
 )
 async def collection_tilejson(request: Request, collection_id: str) -> JSONResponse:
     layer = request.app.state.registry[collection_id]
