@@ -3,6 +3,7 @@ printed to PDF by WeasyPrint."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -121,7 +122,7 @@ def today() -> date:
     return datetime.now(VIETNAM).date()
 
 
-def _map(rows: list[Any], colours: dict[str, str]) -> str:
+def _map(rows: Sequence[Any], colours: dict[str, str]) -> str:
     target = next(shapely.from_wkb(r.wkb) for r in rows if r.is_target)
     shapes = []
     for row in rows:

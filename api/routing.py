@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
@@ -25,7 +25,7 @@ class PathRoute(APIRoute):
     """Calls ``endpoint(request, **path_params)``, each converted by its annotation
     (``int`` or ``str``); a value that does not convert is a 400 naming the parameter."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint = self.endpoint
         hints = typing.get_type_hints(endpoint)
         names = [name for name in inspect.signature(endpoint).parameters if name != "request"]

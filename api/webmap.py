@@ -202,7 +202,8 @@ def build(
         {"Control_locate_min_css": "leaflet.locatecontrol/L.Control.Locate.min.css"},
     )
     locate.add_to(fmap)
-    control = folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
+    control = folium.LayerControl(position="topright", collapsed=True)
+    control.add_to(fmap)
     config = {
         "api": api,
         "landUses": uses,

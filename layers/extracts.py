@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -69,7 +70,7 @@ def _record(row: Any) -> dict[str, Any]:
     return {str(k): _plain(v) for k, v in row._mapping.items()}
 
 
-def zone_entries(rows: list[Any]) -> list[dict[str, Any]]:
+def zone_entries(rows: Sequence[Any]) -> list[dict[str, Any]]:
     """Zones over the parcel, each with its plan's fields under ``plan``."""
     out = []
     for row in rows:
@@ -127,7 +128,7 @@ def parcel_units(parcel_id: int) -> Select:
 def content(
     parcel: Any,
     zones: list[dict[str, Any]],
-    units: list[Any],
+    units: Sequence[Any],
     uses: dict[str, dict[str, str]],
     map_svg: str,
     issued_on: date,

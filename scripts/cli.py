@@ -166,6 +166,7 @@ def service_area_set(
                 _fail(f"{file} has no CRS; reproject it or give the area as --bbox with --crs")
             geom = shapely.union_all(frame.to_crs(STORAGE_SRID).geometry.values)
         else:
+            assert bbox is not None  # exactly one of the two, checked above
             values = [float(v) for v in bbox.split(",")]
             if len(values) != 4:
                 raise ValueError("--bbox takes four numbers")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 
 from api.deps import ConnectionDep, LayerDep, RegistryDep
@@ -20,7 +22,7 @@ SCHEMA_JSON = "application/schema+json"
 
 async def _describe(request: Request, conn, layer: Layer) -> dict:
     xmin, ymin, xmax, ymax = (await conn.execute(extent(layer))).one()
-    spatial = {"crs": CRS84_URI}
+    spatial: dict[str, Any] = {"crs": CRS84_URI}
     if xmin is not None:
         spatial["bbox"] = [[xmin, ymin, xmax, ymax]]
     return {

@@ -164,7 +164,7 @@ def router(settings: Settings) -> APIRouter:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        options = {
+        options: dict[str, Any] = {
             "source_layer": source_layer,
             "crs": crs,
             "encoding": encoding,

@@ -50,8 +50,9 @@ async def app(scope, receive, send) -> None:
     sql, constants = tiles.compiled((layer,), z)
     async with _pool.connection() as conn:
         cursor = await conn.execute(sql, {**constants, "x": x, "y": y})
-        (data,) = await cursor.fetchone()
-    await _respond(send, 200 if data else 204, bytes(data))
+        row = await cursor.fetchone()
+    data = row[0] if row else None
+    await _respond(send, 200 if data else 204, bytes(data or b""))
 
 
 async def _respond(send, status: int, body: bytes) -> None:

@@ -27,7 +27,7 @@ def _percentiles(samples: list[float]) -> dict:
 
 
 def interleaved(
-    runners: list[Callable[[int], None]], count: int, duration: float, block: int = 10
+    runners: list[Callable[[int], object]], count: int, duration: float, block: int = 10
 ) -> list[dict]:
     """Time each ``runner(i)`` for i cycling over ``range(count)``, the runners taking
     turns of ``block`` requests, in whole passes over the list, until ``duration`` seconds

@@ -170,7 +170,8 @@ def start(
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            raise RuntimeError(f"{cmd[0]} exited: {proc.stderr.read().decode()[-2000:]}")
+            error = proc.stderr.read().decode() if proc.stderr else ""
+            raise RuntimeError(f"{cmd[0]} exited: {error[-2000:]}")
         time.sleep(0.5)
     raise RuntimeError(f"server on port {port} did not start")
 

@@ -196,7 +196,7 @@ def zones(project: dict[str, Any], rng: np.random.Generator) -> list[dict[str, A
     boundary: BaseGeometry = project["geom"]
     size = CELL_SIZE[project["scale_denominator"]]
     xmin, ymin, xmax, ymax = boundary.bounds
-    out = []
+    out: list[dict[str, Any]] = []
     for y in np.arange(ymax, ymin, -size):
         for x in np.arange(xmin, xmax, size):
             cell = snap(shapely.box(x, y - size, x + size, y).intersection(boundary))

@@ -133,6 +133,8 @@ def test_an_upload_over_the_limit_is_a_413(db, staff_api):
         timeout=60,
     )
     assert response.status_code == 413
+    # Refused before the whole body was read: the rest of it must not be read as a request.
+    assert response.headers["connection"] == "close"
     assert count(db) == 0
 
 

@@ -1,0 +1,93 @@
+"""The error boundary: what escapes a route is a 500 problem on a connection that stays
+open; an answer given before the body was read closes the connection."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi import FastAPI, Request
+
+from api import errors
+from scripts.localhost import serve_app
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/broken")
+    async def broken() -> dict:
+        raise RuntimeError("a bug, with a secret in its message")
+
+    @app.get("/fine")
+    async def fine() -> dict:
+        return {"ok": True}
+
+    @app.post("/refuse-unread")
+    async def refuse_unread() -> dict:
+        raise errors.BadRequest("body", "refused before reading it")
+
+    @app.post("/read-then-refuse")
+    async def read_then_refuse(request: Request) -> dict:
+        await request.body()
+        raise errors.BadRequest("body", "refused after reading it")
+
+    app.add_middleware(errors.ConnectionGuard)
+    return app
+
+
+@pytest.fixture(scope="module")
+def base() -> Iterator[str]:
+    with serve_app(_app()) as url:
+        yield url
+
+
+def test_an_unexpected_error_is_a_500_problem_and_the_connection_is_kept(base):
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.request("GET", "/broken")
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    assert response.status == 500
+    assert response.getheader("content-type") == "application/problem+json"
+    assert body["detail"] == "internal error" and "secret" not in json.dumps(body)
+    assert not response.will_close
+    sock = conn.sock
+    conn.request("GET", "/fine")
+    again = conn.getresponse()
+    assert again.status == 200 and json.loads(again.read()) == {"ok": True}
+    assert conn.sock is sock
+    conn.close()
+
+
+def _raw(base: str, request: bytes) -> bytes:
+    parts = urlsplit(base)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    return received.split(b"\r\n\r\n")[0].lower()
+
+
+def test_a_refusal_before_the_body_is_read_closes_the_connection(base):
+    head = _raw(
+        base,
+        b"POST /refuse-unread HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n" + b"x" * 10,
+    )
+    assert head.startswith(b"http/1.1 400")
+    assert b"connection: close" in head
+
+
+def test_a_refusal_after_the_body_was_read_keeps_the_connection(base):
+    head = _raw(base, b"POST /read-then-refuse HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc")
+    assert head.startswith(b"http/1.1 400")
+    assert b"connection: close" not in head
