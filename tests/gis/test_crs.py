@@ -7,7 +7,10 @@ from gis.crs import (
     VN2000_PROJECTED,
     VN2000_UTM48N,
     WGS84,
+    area_of_use,
+    clip_to_area_of_use,
     crs_from_user_input,
+    in_area_of_use,
     spatial_ref_sys_row,
     suggest_crs,
     transformer,
@@ -92,3 +95,23 @@ def test_suggestion_for_degrees_is_wgs84():
 def test_no_suggestion_for_coordinates_that_land_nowhere_near():
     x, y = REFERENCE_POINT_VN2000
     assert suggest_crs(_box(x, y - 1_500_000), CAO_BANG_AREA) == []
+
+
+def test_area_of_use_is_in_the_crs_own_coordinates():
+    xmin, ymin, xmax, ymax = area_of_use(VN2000_CAO_BANG)
+    assert xmin < REFERENCE_POINT_VN2000[0] < xmax and ymin < REFERENCE_POINT_VN2000[1] < ymax
+    assert area_of_use(WGS84) == (-180, -90, 180, 90)
+
+
+def test_a_box_is_clipped_to_the_area_of_use():
+    area = area_of_use(VN2000_UTM48N)
+    assert clip_to_area_of_use((-1e300, -1e300, 1e300, 1e300), VN2000_UTM48N) == area
+    inside = (500_000.0, 2_500_000.0, 501_000.0, 2_501_000.0)
+    assert clip_to_area_of_use(inside, VN2000_UTM48N) == inside
+    assert clip_to_area_of_use((-1e300, -1e300, -1e299, -1e299), VN2000_UTM48N) is None
+
+
+def test_a_point_outside_the_area_of_use_is_told():
+    assert in_area_of_use(*REFERENCE_POINT_VN2000, VN2000_CAO_BANG)
+    assert not in_area_of_use(1e308, 1e308, VN2000_CAO_BANG)
+    assert not in_area_of_use(float("nan"), 0, VN2000_CAO_BANG)
