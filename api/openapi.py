@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api.errors import PROBLEM_SCHEMA, problems
 from layers.registry import Registry
+from layers.tiles import MAX_ZOOM
 
 #: Examples of path parameters FastAPI cannot carry on the lean tile routes
 #: (api/routing.py): a tile over Cao Bằng's centre, at street zoom.
@@ -50,4 +51,8 @@ def _rewrite(document: dict[str, Any], registry: Registry) -> None:
                 if parameter["name"] == "collection_id":
                     parameter["schema"] = {"type": "string", "enum": list(registry)}
                 elif parameter["name"] in PATH_EXAMPLES:
-                    parameter["schema"]["examples"] = [PATH_EXAMPLES[parameter["name"]]]
+                    name = parameter["name"]
+                    parameter["schema"]["examples"] = [PATH_EXAMPLES[name]]
+                    parameter["schema"]["minimum"] = 0
+                    if name == "z":
+                        parameter["schema"]["maximum"] = MAX_ZOOM

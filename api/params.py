@@ -213,5 +213,7 @@ def text(name: str, value: str) -> str:
 UnitCodePath = Annotated[
     str, Path(pattern=r"^[0-9]{5}$", description="Unit code (5 digits)", examples=["01273"])
 ]
-SheetPath = Annotated[int, Path(ge=1, le=INT4_MAX, description="Map sheet number")]
-ParcelNumberPath = Annotated[int, Path(ge=1, le=INT4_MAX, description="Parcel number")]
+SheetPath = Annotated[int, Path(ge=1, le=INT4_MAX, description="Map sheet number", examples=[17])]
+ParcelNumberPath = Annotated[
+    int, Path(ge=1, le=INT4_MAX, description="Parcel number", examples=[32])
+]

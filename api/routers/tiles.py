@@ -73,6 +73,18 @@ def _chosen_layers(request: Request) -> tuple[Layer, ...]:
         204: {"description": "No features"},
         **problems(304, 400, 404, 503),
     },
+    # Read by the route itself (a PathRoute takes path parameters only): documented here.
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "collections",
+                "in": "query",
+                "required": False,
+                "description": "Comma-separated collections, in drawing order (default: all)",
+                "schema": {"type": "string", "examples": ["admin_units,plan_zones,parcels"]},
+            }
+        ]
+    },
 )
 async def map_tile(request: Request, z: int, x: int, y: int) -> Response:
     return await _tile(request, _chosen_layers(request), z, x, y)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import httpx
 import pytest
+import requests
+from sqlalchemy import create_engine
 
+from scripts import migrate
+from scripts.demo import load
 from tests.servers import serve, settings_for
 
 
@@ -19,3 +24,33 @@ def api_url(database_url) -> Iterator[str]:
 def client(api_url) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=api_url, timeout=30) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def fuzzed_api_url(make_database) -> Iterator[str]:
+    """A server on a database of its own: the fuzzer's requests (extracts are kept,
+    uploads are tried) touch nothing another test reads."""
+    url = make_database("fuzz")
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        load.load(conn)
+    engine.dispose()
+    yield from serve(settings_for(url.render_as_string(hide_password=False)))
+
+
+@pytest.fixture(scope="session")
+def fuzzed_api_schema(fuzzed_api_url, tmp_path_factory):
+    import schemathesis
+
+    # Hypothesis keeps a few files of its own; not in the work tree.
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path_factory.mktemp("hyp")))
+    schema = schemathesis.openapi.from_url(f"{fuzzed_api_url}/openapi.json")
+    schema.config.update(base_url=fuzzed_api_url)
+    return schema
+
+
+@pytest.fixture(scope="session")
+def fuzz_session() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session
