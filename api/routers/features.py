@@ -13,8 +13,6 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi import Path as FastPath
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy import Boolean, Date, Float, Integer, Numeric
-from sqlalchemy.dialects.postgresql import JSONB
 
 from api import params
 from api.deps import ConnectionDep, LayerDep
@@ -22,6 +20,7 @@ from api.errors import problems
 from api.http import cached
 from api.links import base_url, link
 from layers import exports, features
+from layers.properties import Kind, kind
 
 router = APIRouter(tags=["features"])
 
@@ -151,19 +150,15 @@ async def feature(
     return cached(request, body, GEOJSON, headers={"Content-Crs": f"<{crs_uri}>"})
 
 
-def _json_schema_type(column) -> dict:
-    kind = column.type
-    if isinstance(kind, Boolean):
-        return {"type": "boolean"}
-    if isinstance(kind, Integer):
-        return {"type": "integer"}
-    if isinstance(kind, Float | Numeric):
-        return {"type": "number"}
-    if isinstance(kind, Date):
-        return {"type": "string", "format": "date"}
-    if isinstance(kind, JSONB):
-        return {"type": "array"}
-    return {"type": "string"}
+#: JSON Schema of each kind of property (layers.properties says which kind a column is).
+SCHEMA_TYPES = {
+    Kind.BOOLEAN: {"type": "boolean"},
+    Kind.INTEGER: {"type": "integer"},
+    Kind.NUMBER: {"type": "number"},
+    Kind.DATE: {"type": "string", "format": "date"},
+    Kind.ARRAY: {"type": "array"},
+    Kind.TEXT: {"type": "string"},
+}
 
 
 @router.get(
@@ -176,7 +171,7 @@ async def queryables(request: Request, layer: LayerDep) -> Response:
     properties = {
         "geometry": {"format": "geometry-multipolygon", "x-ogc-role": "primary-geometry"},
         **{
-            name: {"title": name, **_json_schema_type(layer.table.c[name])}
+            name: {"title": name, **SCHEMA_TYPES[kind(layer.table.c[name])]}
             for name in layer.public_properties
         },
     }

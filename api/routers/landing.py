@@ -28,7 +28,7 @@ async def landing(
     conn: ConnectionDep,
     f: Annotated[Literal["json", "html"] | None, Query(description="Output format")] = None,
 ):
-    if wants_html(request):
+    if wants_html(request, f):
         return await map_page(request, conn)
     return {
         "title": "landplan: Cao Bằng planning and land information",

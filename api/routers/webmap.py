@@ -13,9 +13,8 @@ from layers import land_use
 HTML = "text/html"
 
 
-def wants_html(request: Request) -> bool:
+def wants_html(request: Request, asked: str | None) -> bool:
     """``f=html``, or a browser's Accept (``text/html`` before any JSON type)."""
-    asked = request.query_params.get("f")
     if asked:
         return asked == "html"
     accept = request.headers.get("accept", "")
