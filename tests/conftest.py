@@ -46,15 +46,25 @@ def make_database(db_settings: DatabaseSettings) -> Iterator:
 
 
 @pytest.fixture(scope="session")
-def database_url(make_database) -> URL:
+def make_demo_database(make_database):
+    """Create a throwaway database migrated to head and loaded with the demo."""
+
+    def make(purpose: str) -> URL:
+        url = make_database(purpose)
+        migrate.upgrade(url)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            load.load(conn)
+        engine.dispose()
+        return url
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def database_url(make_demo_database) -> URL:
     """The run's database: migrated to head and loaded with the demo."""
-    url = make_database("demo")
-    migrate.upgrade(url)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        load.load(conn)
-    engine.dispose()
-    return url
+    return make_demo_database("demo")
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import requests
-from sqlalchemy import create_engine
 
-from scripts import migrate
-from scripts.demo import load
 from tests.servers import serve, settings_for
 
 
@@ -27,15 +24,10 @@ def client(api_url) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
-def fuzzed_api_url(make_database) -> Iterator[str]:
+def fuzzed_api_url(make_demo_database) -> Iterator[str]:
     """A server on a database of its own: the fuzzer's requests (extracts are kept,
     uploads are tried) touch nothing another test reads."""
-    url = make_database("fuzz")
-    migrate.upgrade(url)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        load.load(conn)
-    engine.dispose()
+    url = make_demo_database("fuzz")
     yield from serve(settings_for(url.render_as_string(hide_password=False)))
 
 
