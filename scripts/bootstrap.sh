@@ -14,7 +14,8 @@ APT_PACKAGES=(postgresql-15 postgresql-15-postgis-3 gdal-bin
 browser_only=false
 if [ "${1:-}" = "--browser" ]; then
     browser_only=true
-    APT_PACKAGES=(chromium)
+    # Playwright's driver (Node) needs libatomic1, which a bare Debian 12 lacks.
+    APT_PACKAGES=(chromium libatomic1)
 fi
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
