@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api import errors, openapi
+from api.http import HeadAsGet
 from api.routers import (
     collections,
     extract,
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(imports.router(settings))
     webmap.mount_assets(app)
     openapi.install(app, app.state.registry)
+    app.add_middleware(HeadAsGet)
     # Outermost, so that nothing escapes to the server's own error handling.
     app.add_middleware(errors.ConnectionGuard)
     return app

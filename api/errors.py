@@ -38,7 +38,8 @@ def problem(
         "type": "about:blank",
         "title": title or HTTPStatus(status).phrase,
         "status": status,
-        "detail": detail,
+        # A client's text quoted back may hold what UTF-8 cannot encode (lone surrogates).
+        "detail": detail.encode("utf-8", "replace").decode("utf-8"),
         **({"instance": instance} if instance else {}),
         **extra,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from fastapi import Request, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 def cached(
@@ -21,6 +22,21 @@ def cached(
     if etag in _etags(request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers=common)
     return Response(body, status_code=status_code, media_type=media_type, headers=common)
+
+
+class HeadAsGet:
+    """HEAD answered as GET without the body (RFC 9110 expects it of every GET
+    resource; FastAPI's routes take only the methods they name). The server sends no
+    body for HEAD whatever the app writes; the headers, ETag included, are GET's."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        await self.app({**scope, "method": "GET"}, receive, send)
 
 
 def _etags(header: str) -> set[str]:

@@ -6,11 +6,13 @@ the ``?property=value`` filters whose names depend on the collection."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Path, Query
+from pydantic import BeforeValidator
 from starlette.datastructures import QueryParams
 
 from api.errors import BadRequest
@@ -19,12 +21,29 @@ from gis.errors import CRSError
 from layers import cql
 from layers.base import Layer
 from layers.features import BBox, ItemsQuery, OutputCRS
-from layers.properties import INT4_MAX, PropertyValueError, int_range, parse_value
+from layers.properties import (
+    INT4_MAX,
+    INTEGER_TEXT,
+    PropertyValueError,
+    int_range,
+    parse_value,
+)
 
 #: ``f=`` values that make the items a file download instead of GeoJSON.
 DOWNLOADS = ("gpkg", "shp", "csv", "dxf")
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
+
+
+def _ascii_integer(value: object) -> object:
+    if isinstance(value, str) and not INTEGER_TEXT.fullmatch(value):
+        raise ValueError("expected an integer in ASCII digits")
+    return value
+
+
+#: An integer as a query string or path writes it: ASCII digits, no "1_000" (which
+#: Python's int() would read, giving one value many spellings and cache keys).
+Integer = Annotated[int, BeforeValidator(_ascii_integer)]
 
 ItemsFormat = Literal["json", "geojson", "gpkg", "shp", "csv", "dxf"]
 CrsParam = Annotated[
@@ -48,12 +67,12 @@ class ItemsParams:
         ),
     ] = None
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs", examples=["EPSG:9210"])] = None
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
+    limit: Annotated[Integer, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
     after: Annotated[
-        int | None, Query(ge=0, le=INT4_MAX, description="Page after this feature id")
+        Integer | None, Query(ge=0, le=INT4_MAX, description="Page after this feature id")
     ] = None
     before: Annotated[
-        int | None, Query(ge=0, le=INT4_MAX, description="Page before this feature id")
+        Integer | None, Query(ge=0, le=INT4_MAX, description="Page before this feature id")
     ] = None
     datetime: Annotated[
         str | None,
@@ -80,10 +99,9 @@ class ItemsParams:
         Query(description="json (GeoJSON, default) or a download: gpkg, shp (zip), csv, dxf"),
     ] = "json"
 
-    #: The names above as they appear in a query string.
-    NAMES = frozenset(
-        "bbox bbox-crs limit after before datetime crs filter filter-lang filter-crs f".split()
-    )
+
+#: The fixed parameters as a query string names them (``bbox_crs`` is ``bbox-crs``).
+ITEMS_NAMES = frozenset(field.name.replace("_", "-") for field in fields(ItemsParams))
 
 
 def output_crs(value: str | None) -> tuple[str, OutputCRS]:
@@ -115,7 +133,7 @@ def items_query(layer: Layer, p: ItemsParams, query: QueryParams) -> ItemsQuery:
 
 
 def property_filters(layer: Layer, query: QueryParams) -> tuple[tuple[str, object], ...]:
-    unknown = sorted(set(query) - ItemsParams.NAMES - set(layer.public_properties))
+    unknown = sorted(set(query) - ITEMS_NAMES - set(layer.public_properties))
     if unknown:
         raise BadRequest(
             unknown[0][:50],
@@ -166,11 +184,21 @@ def _interval(value: str | None) -> tuple[date | None, date | None] | None:
     return (bounds[0], bounds[0]) if len(bounds) == 1 else (bounds[0], bounds[1])
 
 
+#: RFC 3339: a full date, or a date-time with its offset (Python's fromisoformat alone
+#: also reads ISO week dates and compact forms).
+RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2}))?"
+)
+
+
 def _instant(text: str) -> date | None:
     if text in ("", ".."):
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+        if not RFC3339.fullmatch(text):
+            raise ValueError(text)
+        return datetime.fromisoformat(text.upper().replace("Z", "+00:00")).date()
     except ValueError:
         raise BadRequest("datetime", f"not an RFC 3339 date or date-time: {text[:40]!r}") from None
 
@@ -178,27 +206,31 @@ def _instant(text: str) -> date | None:
 def feature_key(layer: Layer, feature_id: str) -> int | None:
     """The key a feature id names, or None when no row can have it (not digits, or past
     the key column's range): the caller answers 404 as for any unknown id."""
-    if not (feature_id.isascii() and feature_id.isdigit()):
+    if not (feature_id.isascii() and feature_id.isdigit() and len(feature_id) <= 20):
         return None
     low, high = int_range(layer.table.c[layer.key])
     key = int(feature_id)
     return key if low <= key <= high else None
 
 
-def point(x: float, y: float, crs: str) -> tuple[int, float, float]:
-    """``x``/``y`` in ``crs`` as (srid, easting or longitude, northing or latitude);
-    a 400 unless finite and in the CRS's area of use."""
+def point(
+    x: float, y: float, crs: str, names: tuple[str, str] = ("x", "y")
+) -> tuple[int, float, float]:
+    """``x``/``y`` in ``crs`` (in its axis order) as (srid, easting or longitude,
+    northing or latitude); a 400 unless finite and in the CRS's area of use."""
     try:
         _, srid, lat_first = ogc_crs(crs)
     except CRSError as exc:
         raise BadRequest("crs", str(exc)) from None
-    if lat_first:
-        x, y = y, x
-    if not (math.isfinite(x) and math.isfinite(y)):
-        raise BadRequest("x", "coordinates must be finite numbers")
-    if not in_area_of_use(x, y, srid):
-        raise BadRequest("x", f"the point ({x:g}, {y:g}) is outside the area of use of {crs}")
-    return srid, x, y
+    for name, value in zip(names, (x, y), strict=True):
+        if not math.isfinite(value):
+            raise BadRequest(name, f"must be a finite number, not {value}")
+    east, north = (y, x) if lat_first else (x, y)
+    if not in_area_of_use(east, north, srid):
+        raise BadRequest(
+            names[0], f"the point ({x:g}, {y:g}) is outside the area of use of {crs[:60]}"
+        )
+    return srid, east, north
 
 
 def text(name: str, value: str) -> str:
@@ -213,7 +245,9 @@ def text(name: str, value: str) -> str:
 UnitCodePath = Annotated[
     str, Path(pattern=r"^[0-9]{5}$", description="Unit code (5 digits)", examples=["01273"])
 ]
-SheetPath = Annotated[int, Path(ge=1, le=INT4_MAX, description="Map sheet number", examples=[17])]
+SheetPath = Annotated[
+    Integer, Path(ge=1, le=INT4_MAX, description="Map sheet number", examples=[17])
+]
 ParcelNumberPath = Annotated[
-    int, Path(ge=1, le=INT4_MAX, description="Parcel number", examples=[32])
+    Integer, Path(ge=1, le=INT4_MAX, description="Parcel number", examples=[32])
 ]

@@ -19,6 +19,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from api.errors import BadRequest
+from layers.properties import INTEGER_TEXT
 
 
 class PathRoute(APIRoute):
@@ -43,6 +44,8 @@ class PathRoute(APIRoute):
             args: dict[str, Any] = {}
             for name, kind in converters:
                 try:
+                    if kind is int and not INTEGER_TEXT.fullmatch(path[name]):
+                        raise ValueError(path[name])
                     args[name] = kind(path[name])
                 except ValueError:
                     message = f"must be an integer, not {path[name]!r}"

@@ -100,7 +100,8 @@ OGC_CRS: dict[str, tuple[int, bool]] = {
 def ogc_crs(value: str) -> tuple[str, int, bool]:
     """Resolve a ``crs``/``bbox-crs`` parameter: its URI, SRID and latitude-first flag.
 
-    Accepts the OGC URI, ``EPSG:n`` or ``[EPSG:n]`` (safe CURIE) and ``CRS84``.
+    Accepts the OGC URI, ``EPSG:n`` or ``[EPSG:n]`` (safe CURIE), ``CRS84`` and the
+    older URNs (``urn:ogc:def:crs:EPSG::9210``, ``urn:ogc:def:crs:OGC:1.3:CRS84``).
 
     Raises
     ------
@@ -108,7 +109,13 @@ def ogc_crs(value: str) -> tuple[str, int, bool]:
         If the CRS is not one the API offers.
     """
     text = value.strip().strip("[]")
-    if text.upper() in ("CRS84", "OGC:CRS84"):
+    urn = text.lower()
+    if urn.startswith("urn:ogc:def:crs:epsg:"):
+        text = "EPSG:" + text.rsplit(":", 1)[-1]
+    if text.upper() in ("CRS84", "OGC:CRS84") or urn in (
+        "urn:ogc:def:crs:ogc:1.3:crs84",
+        "urn:ogc:def:crs:ogc::crs84",
+    ):
         text = CRS84_URI
     elif text.upper().startswith("EPSG:"):
         text = f"http://www.opengis.net/def/crs/EPSG/0/{text[5:]}"

@@ -86,6 +86,8 @@ def public_frame(
             func.ST_Intersects(table.c[layer.geometry_column], envelope),
         )
     frame = gpd.read_postgis(statement, conn, geom_col="geometry", crs=STORAGE_SRID)
+    # With no rows pandas cannot tell the key is an integer; GeoPackage's FID must be one.
+    frame["fid"] = frame["fid"].astype("int64")
     for name in layer.public_properties:
         if isinstance(table.c[name].type, JSONB):
             frame[name] = [json.dumps(v, ensure_ascii=False) for v in frame[name]]

@@ -9,6 +9,7 @@ checks, so both refuse the same values with the same words.
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from enum import Enum
 
@@ -72,50 +73,70 @@ def _a(expected: Kind) -> str:
     return f"{article} {expected.value}"
 
 
+def describe(value: object) -> str:
+    """A literal as a filter writes it: ``true``, ``'text'``, ``12``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value[:40])
+    if isinstance(value, int | float | date):
+        return str(value)[:40]
+    return f"a {type(value).__name__.lower()}"
+
+
 def check_text(value: str, where: str) -> str:
     if "\x00" in value:
         raise PropertyValueError(where, "text must not contain a NUL character")
     if len(value) > MAX_TEXT:
         raise PropertyValueError(where, f"text longer than {MAX_TEXT} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PropertyValueError(where, "text is not valid Unicode (a lone surrogate)") from None
     return value
 
 
 def check_value(layer: Layer, name: str, value: object) -> object:
-    """``value`` if it fits property ``name`` of ``layer``; else :class:`PropertyValueError`.
+    """``value`` as it is to be bound for property ``name`` of ``layer``, or
+    :class:`PropertyValueError` saying why it does not fit.
 
     Numbers fit numbers (an integer column also takes a number with a fraction, which
-    simply matches nothing), text fits text, dates fit dates.
+    simply matches nothing; a number column takes any finite number, as a float), text
+    fits text, dates fit dates (a timestamp is taken as its date).
     """
     column = layer.table.c[name]
     expected = kind(column)
     where = f"{name} ({expected.value})"
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if expected is Kind.INTEGER and isinstance(value, int) and number:
+        low, high = int_range(column)
+        if not low <= value <= high:
+            raise PropertyValueError(where, f"{value:.6g} is outside {low}..{high}")
+        return value
+    if expected in (Kind.INTEGER, Kind.NUMBER) and number:
+        try:
+            as_float = float(value)  # type: ignore[arg-type]
+        except OverflowError:
+            raise PropertyValueError(where, "the number is too large") from None
+        if not math.isfinite(as_float):
+            raise PropertyValueError(where, "numbers must be finite")
+        return as_float
+    if expected is Kind.TEXT and isinstance(value, str):
+        return check_text(value, where)
+    if expected is Kind.DATE and isinstance(value, date):
+        return value.date() if isinstance(value, datetime) else value
+    if expected is Kind.BOOLEAN and isinstance(value, bool):
+        return value
     if expected is Kind.ARRAY:
         raise PropertyValueError(where, "a list cannot be compared with a value")
-    if expected is Kind.BOOLEAN:
-        if isinstance(value, bool):
-            return value
-    elif expected in (Kind.INTEGER, Kind.NUMBER):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            pass
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise PropertyValueError(where, "numbers must be finite")
-        elif expected is Kind.INTEGER and isinstance(value, int):
-            low, high = int_range(column)
-            if not low <= value <= high:
-                raise PropertyValueError(where, f"{value} is outside {low}..{high}")
-            return value
-        elif isinstance(value, int) and abs(value) > 1e300:
-            raise PropertyValueError(where, f"{value:.3g} is too large")
-        else:
-            return value
-    elif expected is Kind.DATE:
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-    elif isinstance(value, str):
-        return check_text(value, where)
-    raise PropertyValueError(where, f"{value!r} is not {_a(expected)}")
+    raise PropertyValueError(where, f"{describe(value)} is not {_a(expected)}")
+
+
+#: Integers as a query string writes them: ASCII digits only (Python's int() also takes
+#: "1_000" and other scripts' digits, which would give one value many spellings).
+INTEGER_TEXT = re.compile(r"-?[0-9]{1,20}")
+NUMBER_TEXT = re.compile(r"-?[0-9]{1,300}(\.[0-9]{1,300})?([eE][-+]?[0-9]{1,4})?")
+DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def parse_value(layer: Layer, name: str, raw: str) -> object:
@@ -125,13 +146,19 @@ def parse_value(layer: Layer, name: str, raw: str) -> object:
     value: object = raw
     try:
         if expected is Kind.INTEGER:
-            value = int(raw)
+            value = int(_matching(INTEGER_TEXT, raw))
         elif expected is Kind.NUMBER:
-            value = float(raw)
+            value = float(_matching(NUMBER_TEXT, raw))
         elif expected is Kind.DATE:
-            value = date.fromisoformat(raw)
+            value = date.fromisoformat(_matching(DATE_TEXT, raw))
         elif expected is Kind.BOOLEAN:
             value = {"true": True, "false": False}[raw.lower()]
     except (ValueError, KeyError):
         raise PropertyValueError(name, f"{raw[:50]!r} is not {_a(expected)}") from None
     return check_value(layer, name, value)
+
+
+def _matching(pattern: re.Pattern[str], raw: str) -> str:
+    if not pattern.fullmatch(raw):
+        raise ValueError(raw)
+    return raw

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import tempfile
 import zipfile
 from pathlib import Path
@@ -13,16 +14,18 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi import Path as FastPath
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError
 
 from api import params
 from api.deps import ConnectionDep, LayerDep
-from api.errors import problems
+from api.errors import BadRequest, problems
 from api.http import cached
 from api.links import base_url, link
 from layers import exports, features
 from layers.properties import Kind, kind
 
 router = APIRouter(tags=["features"])
+log = logging.getLogger("landplan.api")
 
 #: Media types of the downloads (a Shapefile comes zipped with its parts).
 DOWNLOAD_TYPES = {
@@ -62,7 +65,11 @@ async def items(
     query = params.items_query(layer, p, request.query_params)
     if p.f in params.DOWNLOADS:
         return await _download(conn, layer, query, p.f, out_crs.srid)
-    rows = list((await conn.execute(features.items(layer, query, out_crs))).all())
+    try:
+        rows = list((await conn.execute(features.items(layer, query, out_crs))).all())
+    except DBAPIError as exc:
+        _refuse_failed_filter(exc, layer.id, query)
+        raise
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
     if query.before is not None:
@@ -103,11 +110,33 @@ async def _download(conn, layer, query, fmt: str, srid: int) -> Response:
             after=query.after,
         )
 
-    data = await conn.run_sync(frame)
+    try:
+        data = await conn.run_sync(frame)
+    except DBAPIError as exc:
+        _refuse_failed_filter(exc, layer.id, query)
+        raise
     body = await run_in_threadpool(_file_bytes, data, layer, fmt)
     name = f"{layer.id}.{'zip' if fmt == 'shp' else fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(body, media_type=DOWNLOAD_TYPES[fmt], headers=headers)
+
+
+#: SQLSTATEs a filter's values can cause: data exceptions (class 22), an operator or
+#: function missing for the types, a datatype mismatch.
+_VALUE_ERRORS = ("22", "42883", "42804")
+
+
+def _refuse_failed_filter(exc: DBAPIError, collection: str, query: features.ItemsQuery) -> None:
+    """A filter the checks of layers.cql let through and the database refused: a 400 for
+    the client (no database text), and an error in the log, since the checks missed it."""
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    if (query.filter is not None or query.equals) and state.startswith(_VALUE_ERRORS):
+        log.error("the database refused a checked filter on %s (SQLSTATE %s)", collection, state)
+        raise BadRequest(
+            "filter",
+            f"the filter cannot be applied to the values of {collection}; see "
+            f"/collections/{collection}/queryables",
+        ) from None
 
 
 def _file_bytes(data, layer, fmt: str) -> bytes:

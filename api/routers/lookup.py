@@ -14,6 +14,7 @@ from api.deps import ConnectionDep
 from api.errors import BadRequest, problems
 from api.http import cached
 from api.params import ParcelNumberPath, SheetPath, UnitCodePath
+from gis.crs import CRS84_URI
 from layers import lookup, search
 from layers.planning_projects import LEVELS
 
@@ -42,8 +43,8 @@ def _json(request: Request, payload: Any) -> Response:
 async def point_lookup(
     request: Request,
     conn: ConnectionDep,
-    lon: Annotated[float | None, Query(ge=-180, le=180, examples=[106.2575])] = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90, examples=[22.6657])] = None,
+    lon: Annotated[float | None, Query(description="Longitude", examples=[106.2575])] = None,
+    lat: Annotated[float | None, Query(description="Latitude", examples=[22.6657])] = None,
     x: Annotated[float | None, Query(description="Easting in `crs`", examples=[551956.7])] = None,
     y: Annotated[float | None, Query(description="Northing in `crs`", examples=[2507463.1])] = None,
     crs: Annotated[
@@ -52,9 +53,11 @@ async def point_lookup(
 ) -> Response:
     where: dict[str, Any]
     if lon is not None and lat is not None:
-        srid, px, py = 4326, lon, lat
+        srid, px, py = params.point(lon, lat, CRS84_URI, ("lon", "lat"))
         where = {"lon": lon, "lat": lat}
-    elif x is not None and y is not None and crs:
+    elif x is not None and y is not None:
+        if not crs:
+            raise BadRequest("crs", "x and y need the CRS they are in, e.g. crs=EPSG:9210")
         srid, px, py = params.point(x, y, crs)
         where = {"x": x, "y": y, "crs": crs}
     else:

@@ -65,3 +65,12 @@ def test_an_unknown_format_is_a_400(client):
     response = client.get("/collections/parcels/items", params={"f": "dwg"})
     assert response.status_code == 400
     assert response.json()["parameter"] == "f"
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("gpkg", ".gpkg"), ("shp", ".zip"), ("csv", ".csv")])
+def test_a_download_of_nothing_is_an_empty_file(client, tmp_path, fmt, suffix):
+    response = client.get(
+        "/collections/parcels/items", params={"f": fmt, "filter": "map_sheet = 999999"}
+    )
+    assert response.status_code == 200
+    assert len(read(tmp_path, response, suffix)) == 0

@@ -91,3 +91,23 @@ def test_a_refusal_after_the_body_was_read_keeps_the_connection(base):
     head = _raw(base, b"POST /read-then-refuse HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc")
     assert head.startswith(b"http/1.1 400")
     assert b"connection: close" not in head
+
+
+class _Orig(Exception):
+    sqlstate = "22003"
+
+
+def test_a_database_refusal_of_a_checked_filter_is_a_400_not_its_text():
+    from sqlalchemy.exc import DBAPIError
+
+    from api.routers.features import _refuse_failed_filter
+    from layers import cql
+    from layers.features import ItemsQuery
+    from layers.parcels import LAYER
+
+    refused = DBAPIError("SELECT …", {}, _Orig("numeric field overflow"))
+    query = ItemsQuery(filter=cql.parse(LAYER, "map_sheet = 1"))
+    with pytest.raises(errors.BadRequest, match="cannot be applied") as caught:
+        _refuse_failed_filter(refused, "parcels", query)
+    assert "overflow" not in str(caught.value)
+    _refuse_failed_filter(refused, "parcels", ItemsQuery())  # no filter: left to the 500

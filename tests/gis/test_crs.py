@@ -11,6 +11,7 @@ from gis.crs import (
     clip_to_area_of_use,
     crs_from_user_input,
     in_area_of_use,
+    ogc_crs,
     spatial_ref_sys_row,
     suggest_crs,
     transformer,
@@ -115,3 +116,16 @@ def test_a_point_outside_the_area_of_use_is_told():
     assert in_area_of_use(*REFERENCE_POINT_VN2000, VN2000_CAO_BANG)
     assert not in_area_of_use(1e308, 1e308, VN2000_CAO_BANG)
     assert not in_area_of_use(float("nan"), 0, VN2000_CAO_BANG)
+
+
+@pytest.mark.parametrize(
+    ("name", "srid", "lat_first"),
+    [
+        ("urn:ogc:def:crs:EPSG::9210", VN2000_CAO_BANG, False),
+        ("urn:ogc:def:crs:OGC:1.3:CRS84", WGS84, False),
+        ("urn:ogc:def:crs:EPSG::4326", WGS84, True),
+        ("[EPSG:3405]", VN2000_UTM48N, False),
+    ],
+)
+def test_ogc_crs_reads_uris_curies_and_urns(name, srid, lat_first):
+    assert ogc_crs(name)[1:] == (srid, lat_first)

@@ -71,3 +71,31 @@ def test_a_cql2_json_bbox_is_minx_miny_maxx_maxy(conn):
     by_json = matches(conn, PARCELS, json.dumps(document), "cql2-json")
     by_text = matches(conn, PARCELS, f"BBOX(geometry, {', '.join(map(str, box))})")
     assert by_json == by_text > 0
+
+
+def test_cql2_literal_forms_read_as_the_standard_writes_them(conn):
+    box = "106.25, 22.66, 106.26, 22.67"
+    by_bbox = matches(conn, PARCELS, f"BBOX(geometry, {box})")
+    assert matches(conn, PARCELS, f"S_INTERSECTS(geometry, BBOX({box}))") == by_bbox > 0
+    assert (
+        matches(conn, PARCELS, "S_INTERSECTS(geometry, ENVELOPE(106.25 106.26 22.66 22.67))")
+        == by_bbox
+    )
+    between = {"op": "between", "args": [{"property": "map_sheet"}, 10, 20]}
+    assert matches(conn, PARCELS, json.dumps(between), "cql2-json") == matches(
+        conn, PARCELS, "map_sheet BETWEEN 10 AND 20"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("address LIKE 'a\\'", "escape character"),
+        ("BBOX(geometry, 22.66, 106.25, 22.67, 106.26, 'EPSG:4326')", "CRS84"),
+        ("map_sheet = 1" + "0" * 200, "digits"),
+        ("map_sheet = true", "true is not an integer"),
+    ],
+)
+def test_refusals_name_the_problem(text, words):
+    with pytest.raises(cql.FilterError, match=words):
+        cql.parse(PARCELS, text)
