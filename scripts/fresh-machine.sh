@@ -13,6 +13,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "run as root (debootstrap and chroot)" >&2; exit 2; }
 root=${FRESH_ROOT:-$(mktemp -d /var/tmp/landplan-fresh.XXXXXX)}
+chmod 755 "$root"  # mktemp makes it 700: no other user (postgres) could enter the root
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 started=$(date +%s)
 
