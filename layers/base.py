@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from geoalchemy2 import Geometry
-from sqlalchemy import CheckConstraint, Computed, MetaData, Table, Text, text
+from sqlalchemy import CheckConstraint, MetaData, Table, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -35,9 +35,10 @@ class Base(DeclarativeBase):
 class PolygonFeature:
     """Mixin for tables whose rows are polygons on the map.
 
-    ``geom`` is the authoritative geometry in VN-2000; ``geom_wgs84`` is computed by the
-    database from it, so the two can never disagree. Validity, emptiness and the service
-    area are checked by the database itself, whatever client writes the row.
+    ``geom`` is the authoritative geometry in VN-2000; ``geom_wgs84`` is kept by the
+    database from it (a trigger, migration 0006), so the two can never disagree.
+    Validity, emptiness and the service area are checked by the database itself,
+    whatever client writes the row.
     """
 
     @declared_attr
@@ -48,9 +49,10 @@ class PolygonFeature:
 
     @declared_attr
     def geom_wgs84(cls) -> Mapped[Any]:
+        # Not a generated column: that would be computed again while a backup is
+        # restored, before the EPSG:9210 row it needs (migration 0006).
         return mapped_column(
-            Geometry("MULTIPOLYGON", srid=WGS84, spatial_index=True),
-            Computed(f"ST_Transform(geom, {WGS84})", persisted=True),
+            Geometry("MULTIPOLYGON", srid=WGS84, spatial_index=True), nullable=False
         )
 
     @declared_attr

@@ -86,6 +86,40 @@ def db_downgrade(
     migrate.downgrade(_db_settings().sqlalchemy_url(), revision)
 
 
+@db.command("backup")
+def db_backup(
+    file: Annotated[Path, typer.Argument(help="The backup file to write (pg_dump -Fc)")],
+) -> None:
+    """Back up the whole database to FILE (pg_restore or `landplan db restore` reads it)."""
+    from scripts.backup import BackupError, backup
+
+    try:
+        backup(_db_settings(), file)
+    except BackupError as exc:
+        _fail(str(exc))
+    typer.echo(f"Backed up to {file} ({file.stat().st_size / 1e6:.1f} MB)")
+
+
+@db.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A backup written by `landplan db backup`")],
+    database: Annotated[
+        str | None, typer.Option(help="Restore into this database (default: the configured one)")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option(help="Drop the database first if it holds tables")
+    ] = False,
+) -> None:
+    """Restore FILE into a fresh database, in one transaction."""
+    from scripts.backup import BackupError, restore
+
+    try:
+        restore(_db_settings(), file, database, replace)
+    except BackupError as exc:
+        _fail(str(exc))
+    typer.echo(f"Restored {file} into {database or _db_settings().name}")
+
+
 @db.command("url")
 def db_url(
     show_password: Annotated[bool, typer.Option(help="Print the password too")] = True,

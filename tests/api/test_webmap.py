@@ -13,7 +13,7 @@ import pytest
 from api import webmap
 from api.settings import MapSettings
 from layers.registry import default_registry
-from tests.scripts.test_cli import run
+from tests.cli import run
 from tests.scripts.test_import_cli import env_for
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

@@ -7,8 +7,8 @@ import json
 from sqlalchemy import func, select
 
 from layers.parcels import Parcel
+from tests.cli import run
 from tests.layers.importfiles import parcels, write_shapefile
-from tests.scripts.test_cli import run
 
 
 def env_for(url) -> dict[str, str]:

@@ -1,0 +1,93 @@
+"""Backups restore: every row of every table, public and private, comes back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL
+
+from tests.cli import run
+
+TABLES = """
+SELECT schemaname || '.' || tablename FROM pg_tables
+WHERE schemaname IN ('public', 'private') AND tablename <> 'spatial_ref_sys'
+ORDER BY 1
+"""
+
+
+def fingerprint(url: URL) -> dict[str, tuple[int, str]]:
+    """Each table's row count and a checksum of all its rows (geometries included)."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        tables = conn.execute(text(TABLES)).scalars().all()
+        found = {
+            table: tuple(
+                conn.execute(
+                    text(
+                        f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' "
+                        f"ORDER BY t::text), '')) FROM {table} t"
+                    )
+                ).one()
+            )
+            for table in tables
+        }
+        found["spatial_ref_sys 9210"] = (
+            conn.execute(text("SELECT count(*) FROM spatial_ref_sys WHERE srid = 9210")).scalar(),
+            "",
+        )
+    engine.dispose()
+    return found
+
+
+def libpq_env(url: URL) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PGHOST": url.host or "",
+        "PGPORT": str(url.port),
+        "PGUSER": url.username or "",
+        "PGPASSWORD": str(url.password or ""),
+    }
+
+
+def test_backup_and_restore_keep_every_row(database_url, make_database, tmp_path):
+    source = database_url.render_as_string(hide_password=False)
+    backup = tmp_path / "landplan.dump"
+    made = run("db", "backup", str(backup), env={"DATABASE_URL": source})
+    assert made.returncode == 0, made.stderr
+    assert source.split("@")[0].split(":")[-1] not in made.stdout + made.stderr  # no password
+
+    target = make_database("restored")
+    restored = run(
+        "db", "restore", str(backup), "--database", target.database, env={"DATABASE_URL": source}
+    )
+    assert restored.returncode == 0, restored.stderr
+    before, after = fingerprint(database_url), fingerprint(target)
+    assert after == before
+    assert before["public.parcels"][0] > 0 and before["private.parcel_holders"][0] > 0
+
+    again = run(
+        "db", "restore", str(backup), "--database", target.database, env={"DATABASE_URL": source}
+    )
+    assert again.returncode == 1 and "--replace" in again.stderr
+
+
+def test_plain_pg_dump_into_pg_restore_restores(database_url, make_database):
+    target = make_database("plain")  # CREATE DATABASE: a copy of template1, no PostGIS
+    dump = subprocess.Popen(
+        ["pg_dump", "-Fc", "-d", database_url.database],
+        stdout=subprocess.PIPE,
+        env=libpq_env(database_url),
+    )
+    restore = subprocess.run(
+        ["pg_restore", "--no-owner", "-d", target.database],
+        stdin=dump.stdout,
+        capture_output=True,
+        text=True,
+        env=libpq_env(target),
+        check=False,
+    )
+    assert dump.wait() == 0
+    assert restore.returncode == 0, restore.stderr
+    assert fingerprint(target) == fingerprint(database_url)
