@@ -10,9 +10,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import create_async_engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import errors, openapi
-from api.http import HeadAsGet
+from api.http import HeadAsGet, HostGate
 from api.routers import (
     collections,
     extract,
@@ -24,6 +25,7 @@ from api.routers import (
     webmap,
 )
 from api.settings import Settings, get_settings
+from api.staff.auth import StaffGate
 from layers.registry import default_registry
 
 #: Set on every API session. PostgreSQL's JIT costs ~40 ms per costly plan (low-zoom
@@ -104,6 +106,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     webmap.mount_assets(app)
     openapi.install(app, app.state.registry)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(StaffGate, settings=settings.server)
+    app.add_middleware(HostGate, hosts=settings.server.hosts())
+    if settings.server.trusted_proxies:
+        app.add_middleware(
+            ProxyHeadersMiddleware, trusted_hosts=list(settings.server.trusted_proxies)
+        )
     # Outermost, so that nothing escapes to the server's own error handling.
     app.add_middleware(errors.ConnectionGuard)
     return app

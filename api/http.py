@@ -7,6 +7,8 @@ import hashlib
 from fastapi import Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.errors import problem
+
 
 def cached(
     request: Request,
@@ -22,6 +24,33 @@ def cached(
     if etag in _etags(request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers=common)
     return Response(body, status_code=status_code, media_type=media_type, headers=common)
+
+
+class HostGate:
+    """A request whose Host is not one of this service's names gets a 400 that does not
+    repeat it: absolute links are built from the Host (when no public URL is set), and a
+    forged Host would put another site's address into cacheable responses."""
+
+    def __init__(self, app: ASGIApp, hosts: frozenset[str]):
+        self.app = app
+        self.hosts = hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _host_name(scope) in self.hosts:
+            await self.app(scope, receive, send)
+            return
+        detail = "the Host header does not name this service (LANDPLAN_ALLOWED_HOSTS)"
+        await problem(400, detail, title="Unknown host")(scope, receive, send)
+
+
+def _host_name(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"host":
+            host = value.decode("latin-1").strip().lower()
+            if host.startswith("["):  # [::1]:8000
+                return host[1 : host.find("]")] if "]" in host else host
+            return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return ""
 
 
 class HeadAsGet:

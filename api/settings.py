@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,6 +72,9 @@ class DatabaseSettings(BaseSettings):
         return url.render_as_string(hide_password=False)
 
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 class ServerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LANDPLAN_", env_file=".env", extra="ignore")
 
@@ -86,13 +90,31 @@ class ServerSettings(BaseSettings):
     admin_token: SecretStr | None = None
     #: Largest upload POST /imports accepts, in MiB (413 beyond).
     max_upload_mb: int = 512
+    #: Host names (any port) requests may name in Host; others get a 400. None: this
+    #: machine's names only (development). The host of ``public_url`` is always allowed.
+    allowed_hosts: list[str] | None = None
+    #: Addresses of reverse proxies whose X-Forwarded-* headers are believed; none by
+    #: default (a client's own X-Forwarded-For would otherwise be taken for its address).
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> ServerSettings:
         token = self.admin_token.get_secret_value() if self.admin_token else None
         if self.env != "development" and token in {"change-me", "changeme", "secret", ""}:
             raise ValueError("LANDPLAN_ADMIN_TOKEN is a placeholder; set a real secret")
+        if self.env != "development" and not self.public_url and self.allowed_hosts is None:
+            raise ValueError(
+                "outside development set LANDPLAN_PUBLIC_URL or LANDPLAN_ALLOWED_HOSTS: links "
+                "in responses are absolute, and a request's Host cannot be trusted for them"
+            )
         return self
+
+    def hosts(self) -> frozenset[str]:
+        """The host names (lower case, no port) this service answers to."""
+        names = set(self.allowed_hosts if self.allowed_hosts is not None else LOCAL_HOSTS)
+        if self.public_url:
+            names.add(urlsplit(self.public_url).hostname or "")
+        return frozenset(name.lower().strip("[]") for name in names if name)
 
 
 #: Basemaps known by name; anything else containing ``{z}`` is a tile URL template.

@@ -391,7 +391,8 @@ def serve(
             host=host or server.host,
             port=port or server.port,
             workers=workers,
-            proxy_headers=True,
+            # The app believes X-Forwarded-* from LANDPLAN_TRUSTED_PROXIES only (api/app.py).
+            proxy_headers=False,
         )
     finally:
         if pid_file:

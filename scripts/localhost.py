@@ -41,7 +41,10 @@ def free_port() -> int:
 def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
     """Serve an ASGI app; yields its base URL once it accepts requests."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
