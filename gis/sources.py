@@ -253,7 +253,38 @@ def _check_shapefile_parts(shp: Path) -> bool:
         if part not in siblings:
             raise SourceError(f"{shp.name}: the {part} file that belongs with it is missing")
     _check_shp_length(shp)
+    dbf, shx = siblings[".dbf"], siblings[".shx"]
+    with dbf.open("rb") as d, shx.open("rb") as x:
+        _check_dbf_matches(d.read(32), dbf.stat().st_size, x.read(100), dbf.name)
     return ".cpg" in siblings
+
+
+def _check_dbf_matches(dbf_header: bytes, dbf_size: int, shx_header: bytes, name: str) -> None:
+    """Refuse a .dbf cut short, or holding another number of records than the .shx has
+    shapes: GDAL would read the shapes up to the shorter of the two, silently.
+
+    dBase header: record count (bytes 4-7), header and record length (8-9, 10-11), little
+    endian. The .shx has a 100-byte header (its length in 16-bit words at 24-27, big
+    endian) and 8 bytes per shape.
+    """
+    if len(dbf_header) < 12 or len(shx_header) < 100:
+        raise SourceError(f"{name}: the .dbf or .shx header is incomplete")
+    records = int.from_bytes(dbf_header[4:8], "little")
+    header_length = int.from_bytes(dbf_header[8:10], "little")
+    record_length = int.from_bytes(dbf_header[10:12], "little")
+    shapes = (int.from_bytes(shx_header[24:28], "big") * 2 - 100) // 8
+    needed = header_length + records * record_length
+    if dbf_size < needed:
+        held = max(0, (dbf_size - header_length) // record_length) if record_length else 0
+        raise SourceError(
+            f"{name}: truncated, it holds {held:,} of the {records:,} records its header "
+            f"declares ({dbf_size:,} of {needed:,} bytes)"
+        )
+    if records != shapes:
+        raise SourceError(
+            f"{name}: {records:,} attribute records for {shapes:,} shapes in the .shx; the "
+            "files do not belong together or one was cut off"
+        )
 
 
 def _check_shp_length(shp: Path) -> None:
@@ -274,13 +305,47 @@ def _check_shp_length(shp: Path) -> None:
         )
 
 
+#: Limits an archive is checked against from its directory, before anything is inflated:
+#: a zip bomb of 4 MB inflates to gigabytes. Survey data compresses 3-20 times.
+ZIP_MAX_ENTRIES = 1_000
+ZIP_MAX_TOTAL = 4 * 1024**3
+ZIP_MAX_RATIO = 200
+
+
+def _check_zip_directory(name: str, entries: list[zipfile.ZipInfo]) -> None:
+    if len(entries) > ZIP_MAX_ENTRIES:
+        raise SourceError(f"{name}: {len(entries):,} entries; at most {ZIP_MAX_ENTRIES:,}")
+    total = sum(entry.file_size for entry in entries)
+    if total > ZIP_MAX_TOTAL:
+        raise SourceError(
+            f"{name}: would inflate to {total / 1024**3:.1f} GiB; at most "
+            f"{ZIP_MAX_TOTAL / 1024**3:.0f} GiB"
+        )
+    for entry in entries:
+        if entry.file_size > ZIP_MAX_RATIO * max(entry.compress_size, 1) and (
+            entry.file_size > 1024**2
+        ):
+            raise SourceError(
+                f"{name}: the entry {entry.filename!r} inflates {entry.file_size:,} bytes from "
+                f"{entry.compress_size:,}; refused as a zip bomb (more than {ZIP_MAX_RATIO}:1)"
+            )
+
+
 def _inside_zip(path: Path) -> tuple[str, str, bool]:
     """The GDAL path of the one dataset inside a zip, refusing unsafe or broken archives."""
     try:
         with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            _check_zip_directory(path.name, entries)
             names = archive.namelist()
-            broken = archive.testzip()
-    except (zipfile.BadZipFile, OSError) as exc:
+            broken = archive.testzip()  # bounded now by the limits above
+            headers = {
+                entry.filename.lower(): archive.open(entry).read(100)
+                for entry in entries
+                if entry.filename.lower().endswith((".dbf", ".shx"))
+            }
+            sizes = {entry.filename.lower(): entry.file_size for entry in entries}
+    except (zipfile.BadZipFile, OSError, NotImplementedError) as exc:
         raise SourceError(f"{path.name}: not a readable zip archive ({exc})") from None
     if broken is not None:
         raise SourceError(f"{path.name}: the entry {broken!r} is corrupt")
@@ -309,6 +374,8 @@ def _inside_zip(path: Path) -> tuple[str, str, bool]:
         for part in (".dbf", ".shx"):
             if (stem + part).lower() not in present:
                 raise SourceError(f"{path.name}: {entry} has no {part} beside it in the archive")
+        dbf, shx = (stem + ".dbf").lower(), (stem + ".shx").lower()
+        _check_dbf_matches(headers[dbf], sizes[dbf], headers[shx], f"{path.name}: {stem}.dbf")
         declared = (stem + ".cpg").lower() in present
     return f"/vsizip/{path.resolve()}/{entry}", driver, declared
 
