@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from api.errors import ensure_database_up
 from layers.base import Layer
 from layers.registry import Registry
 
@@ -20,6 +21,7 @@ async def get_registry(request: Request) -> Registry:
 
 
 async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    ensure_database_up(request)
     async with request.app.state.engine.connect() as conn:
         yield conn
 

@@ -12,6 +12,7 @@ open, unless the request's body was not read, when it says ``Connection: close``
 from __future__ import annotations
 
 import logging
+import time
 from http import HTTPStatus
 from typing import Any
 
@@ -95,6 +96,20 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+#: After the database failed a request, requests are answered 503 at once for this long
+#: instead of each waiting for a connection that will not come; then one tries again.
+DOWN_FOR_SECONDS = 1.0
+
+
+class DatabaseDown(Exception):
+    """The database failed a request a moment ago: answer 503 without trying it."""
+
+
+def ensure_database_up(request: Request) -> None:
+    if getattr(request.app.state, "database_down_until", 0.0) > time.monotonic():
+        raise DatabaseDown
+
+
 class BadRequest(ValueError):
     """A request parameter is wrong; the message says which and why."""
 
@@ -145,7 +160,9 @@ def install(app: FastAPI) -> None:
         )
 
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        log.error("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+        if not isinstance(exc, DatabaseDown):
+            log.error("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+            request.app.state.database_down_until = time.monotonic() + DOWN_FOR_SECONDS
         response = problem(
             503, "the database is not reachable; try again shortly", instance=request.url.path
         )
@@ -153,7 +170,7 @@ def install(app: FastAPI) -> None:
         return response
 
     # Through SQLAlchemy, and through the driver pool the tiles use (api/app.py).
-    for unavailable in (OperationalError, psycopg.OperationalError, PoolTimeout):
+    for unavailable in (OperationalError, psycopg.OperationalError, PoolTimeout, DatabaseDown):
         app.add_exception_handler(unavailable, database_unavailable)
 
     @app.exception_handler(DBAPIError)

@@ -35,8 +35,10 @@ class DatabaseSettings(BaseSettings):
     state_dir: Path = PROJECT_ROOT / "var"
     pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
     pool_size: int = 10
-    #: Seconds a request waits for a pooled connection before a 503.
-    pool_timeout: float = 10.0
+    #: Seconds a request waits for a pooled connection before a 503 (Retry-After): a
+    #: longer wait means the server is overloaded or the database is down, and a quick
+    #: 503 then serves clients better than a hung request.
+    pool_timeout: float = 1.0
 
     @property
     def external(self) -> bool:

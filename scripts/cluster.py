@@ -38,6 +38,8 @@ max_connections = 200
 # and feature server whose queries take milliseconds.
 jit = off
 logging_collector = off
+# A query whose client has gone (a killed import) ends within seconds, not minutes.
+client_connection_check_interval = 2s
 """
 
 

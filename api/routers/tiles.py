@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.errors import BadRequest, problems
+from api.errors import BadRequest, ensure_database_up, problems
 from api.http import cached
 from api.links import base_url
 from api.routing import PathRoute
@@ -23,6 +23,7 @@ async def _tile(request: Request, layers: tuple[Layer, ...], z: int, x: int, y: 
     if not tiles.in_matrix(z, x, y):
         raise HTTPException(404, f"tile {z}/{x}/{y} is outside the {MATRIX_SET} tile matrix set")
     sql, constants = tiles.compiled(layers, z)
+    ensure_database_up(request)
     async with request.app.state.driver_pool.connection() as conn:
         cursor = await conn.execute(sql, {**constants, "x": x, "y": y})
         (data,) = await cursor.fetchone()
