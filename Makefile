@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 BROWSER_STAMP := $(VENV)/.browser
 API_PID := var/api.pid
 
-.PHONY: setup db demo test lint bench bench-import bench-page stop clean
+.PHONY: setup db demo test lint bench bench-import bench-page bench-contention stop clean
 
 setup: $(STAMP)
 
@@ -41,6 +41,11 @@ bench-import: setup
 	bash scripts/bench/setup.sh
 	$(LANDPLAN) db up
 	$(VENV)/bin/python -m scripts.bench.imports
+
+# Tile latency while 16 clients download every parcel as DXF, against idle (demo data).
+bench-contention: db
+	$(LANDPLAN) demo-data
+	$(VENV)/bin/python -m scripts.bench.contention
 
 # The public map's weight and first view against Folium's embedded GeoJSON (demo data).
 bench-page: db $(BROWSER_STAMP)

@@ -21,14 +21,25 @@ from api.settings import ServerSettings
 
 @dataclass(frozen=True)
 class StaffRoute:
-    """Paths under ``prefix`` are for staff (every method); ``bodies`` names the media
-    type each method's body must have (415 otherwise, also before reading it)."""
+    """``methods`` on ``path`` (or, with ``below``, on the paths under it) are for staff;
+    ``body`` is the media type their body must have (415 otherwise, also before it is
+    read). Other methods go on to the router, which answers 405 as for any path."""
 
-    prefix: str
-    bodies: tuple[tuple[str, str], ...] = ()
+    path: str
+    methods: tuple[str, ...]
+    below: bool = False
+    body: str | None = None
+
+    def covers(self, method: str, path: str) -> bool:
+        if method not in self.methods:
+            return False
+        return path.startswith(self.path + "/") if self.below else path == self.path
 
 
-STAFF_ROUTES = (StaffRoute("/imports", bodies=(("POST", "multipart/form-data"),)),)
+STAFF_ROUTES = (
+    StaffRoute("/imports", ("POST",), body="multipart/form-data"),
+    StaffRoute("/imports", ("GET", "HEAD"), below=True),
+)
 
 
 @dataclass(frozen=True)
@@ -37,11 +48,8 @@ class Refusal:
     detail: str
 
 
-def staff_route(path: str) -> StaffRoute | None:
-    for route in STAFF_ROUTES:
-        if path == route.prefix or path.startswith(route.prefix + "/"):
-            return route
-    return None
+def staff_route(method: str, path: str) -> StaffRoute | None:
+    return next((route for route in STAFF_ROUTES if route.covers(method, path)), None)
 
 
 def authorize(authorization: str | None, settings: ServerSettings) -> Refusal | None:
@@ -66,17 +74,19 @@ class StaffGate:
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = staff_route(scope.get("path", "")) if scope["type"] == "http" else None
-        if route is None or scope["method"] == "OPTIONS":
+        http = scope["type"] == "http"
+        route = staff_route(scope["method"], scope.get("path", "")) if http else None
+        if route is None:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         refusal = authorize(headers.get("authorization"), self.settings)
-        if refusal is None:
-            wanted = dict(route.bodies).get(scope["method"])
+        if refusal is None and route.body is not None:
             media = headers.get("content-type", "").split(";")[0].strip().lower()
-            if wanted and media != wanted:
-                refusal = Refusal(415, f"the body of {scope['method']} {route.prefix} is {wanted}")
+            if media != route.body:
+                refusal = Refusal(
+                    415, f"the body of {scope['method']} {route.path} is {route.body}"
+                )
         if refusal is None:
             await self.app(scope, receive, send)
             return
