@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
+from multiprocessing import get_context
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -24,20 +27,11 @@ from api.routers import (
     tiles,
     webmap,
 )
+from api.session import SESSION_OPTIONS
 from api.settings import Settings, get_settings
 from api.staff.auth import StaffGate
+from layers import exports
 from layers.registry import default_registry
-
-#: Set on every API session. PostgreSQL's JIT costs ~40 ms per costly plan (low-zoom
-#: tiles), far more than it saves on queries of milliseconds; parallel workers help one
-#: request but take the cores concurrent requests need; a generic plan for a tile query
-#: cannot know the tile, so plans are made for each (docs/benchmarks.md).
-SESSION_SETTINGS = {
-    "jit": "off",
-    "max_parallel_workers_per_gather": "0",
-    "plan_cache_mode": "force_custom_plan",
-}
-SESSION_OPTIONS = " ".join(f"-c {k}={v}" for k, v in SESSION_SETTINGS.items())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -69,13 +63,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             open=False,
         )
         await app.state.driver_pool.open()
+        # Downloads are made in worker processes (their CPU is not the event loop's);
+        # spawned, not forked: a fork would copy the running loop and its connections.
+        app.state.workers = ProcessPoolExecutor(
+            max_workers=settings.server.heavy_concurrency,
+            mp_context=get_context("spawn"),
+            initializer=exports.lower_priority,
+        )
         try:
             yield
         finally:
+            app.state.workers.shutdown(wait=False, cancel_futures=True)
             await app.state.driver_pool.close()
             await app.state.engine.dispose()
-            if getattr(app.state, "import_engine", None) is not None:
-                app.state.import_engine.dispose()
+            if getattr(app.state, "sync_engine", None) is not None:
+                app.state.sync_engine.dispose()
 
     app = FastAPI(
         title="landplan",
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.heavy = asyncio.Semaphore(settings.server.heavy_concurrency)
     app.state.registry = default_registry()
     errors.install(app)
     # Level 5: most of level 9's saving on GeoJSON and tiles at a fraction of its CPU.

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, HTTPException, Path, Request
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.errors import ensure_database_up
+from api.errors import RETRY_AFTER_SECONDS, ensure_database_up
+from api.session import SESSION_OPTIONS
 from layers.base import Layer
 from layers.registry import Registry
 
@@ -24,6 +28,38 @@ async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     ensure_database_up(request)
     async with request.app.state.engine.connect() as conn:
         yield conn
+
+
+def sync_engine(request: Request) -> Engine:
+    """A synchronous engine for work done in worker threads (imports, file downloads):
+    each holds one connection of its own, never the event loop."""
+    state = request.app.state
+    if getattr(state, "sync_engine", None) is None:
+        settings = state.settings
+        state.sync_engine = create_engine(
+            settings.database.sqlalchemy_url(),
+            pool_size=settings.server.heavy_concurrency + 2,
+            max_overflow=0,
+            pool_timeout=settings.database.pool_timeout,
+            connect_args={"options": SESSION_OPTIONS},
+        )
+    return state.sync_engine
+
+
+@asynccontextmanager
+async def heavy_slot(request: Request) -> AsyncIterator[None]:
+    """One of the few places for heavy work (file downloads, pages of thousands): taken
+    at once or refused with 503 and Retry-After, so that heavy clients cannot queue up
+    and starve the map's tiles."""
+    limiter: asyncio.Semaphore = request.app.state.heavy
+    if limiter.locked():
+        raise HTTPException(
+            503,
+            "the server is busy with other downloads; try again in a few seconds",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    async with limiter:
+        yield
 
 
 async def get_layer(

@@ -92,6 +92,11 @@ class ServerSettings(BaseSettings):
     admin_token: SecretStr | None = None
     #: Largest upload POST /imports accepts, in MiB (413 beyond).
     max_upload_mb: int = 512
+    #: File downloads and pages over 1,000 features run at most this many at once
+    #: (downloads in a worker process each); past it, 503 with Retry-After. Ordinary
+    #: reads are not limited. One leaves a 2-core machine's other core to the map
+    #: (docs/benchmarks.md, "contention"): raise it with the cores.
+    heavy_concurrency: int = 1
     #: Host names (any port) requests may name in Host; others get a 400. None: this
     #: machine's names only (development). The host of ``public_url`` is always allowed.
     allowed_hosts: list[str] | None = None

@@ -20,16 +20,32 @@ public itself.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
+import tempfile
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
 import geopandas as gpd
+import pandas as pd
 import yaml
 from shapely.geometry import box
-from sqlalchemy import ColumnElement, Connection, ScalarSelect, Table, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    ScalarSelect,
+    Select,
+    Table,
+    create_engine,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 
 from gis.crs import WGS84, crs_from_user_input
 from layers.base import STORAGE_SRID, Layer, code_references
@@ -50,19 +66,17 @@ class ExportError(ValueError):
     """The export cannot be made as asked; the message says why."""
 
 
-def public_frame(
-    conn: Connection,
+def public_select(
     layer: Layer,
     *,
-    crs: str | int = STORAGE_SRID,
     bbox: tuple[float, float, float, float] | None = None,
     where: Sequence[ColumnElement[bool]] = (),
     limit: int | None = None,
     after: int | None = None,
-) -> gpd.GeoDataFrame:
-    """The public rows and properties of ``layer`` in ``crs``; ``bbox`` in lon/lat,
-    ``where``, ``limit`` and ``after`` as an items query gives them (the API's ``f=``).
-    The public-row filter applies whatever ``where`` holds."""
+) -> Select:
+    """The public rows and properties of ``layer`` with its storage geometry; ``bbox``
+    in lon/lat, ``where``, ``limit`` and ``after`` as an items query gives them (the
+    API's ``f=``). The public-row filter applies whatever ``where`` holds."""
     table = layer.table
     columns = [table.c[name] for name in layer.public_properties]
     codes = [code.label(name) for name, code in reference_codes(layer).items()]
@@ -85,14 +99,82 @@ def public_frame(
             table.c[layer.geometry_column].op("&&")(envelope),
             func.ST_Intersects(table.c[layer.geometry_column], envelope),
         )
+    return statement
+
+
+def public_frame(
+    conn: Connection,
+    layer: Layer,
+    *,
+    crs: str | int = STORAGE_SRID,
+    bbox: tuple[float, float, float, float] | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+    limit: int | None = None,
+    after: int | None = None,
+) -> gpd.GeoDataFrame:
+    """:func:`public_select` read into a frame in ``crs``."""
+    statement = public_select(layer, bbox=bbox, where=where, limit=limit, after=after)
     frame = gpd.read_postgis(statement, conn, geom_col="geometry", crs=STORAGE_SRID)
+    return _finish(frame, layer, crs)
+
+
+def _finish(frame: gpd.GeoDataFrame, layer: Layer, crs: str | int) -> gpd.GeoDataFrame:
     # With no rows pandas cannot tell the key is an integer; GeoPackage's FID must be one.
     frame["fid"] = frame["fid"].astype("int64")
     for name in layer.public_properties:
-        if isinstance(table.c[name].type, JSONB):
+        if isinstance(layer.table.c[name].type, JSONB):
             frame[name] = [json.dumps(v, ensure_ascii=False) for v in frame[name]]
     target = crs_from_user_input(crs)
     return frame.to_crs(target) if target.to_epsg() != STORAGE_SRID else frame
+
+
+def compiled(statement: Select) -> tuple[str, dict[str, Any]]:
+    """The statement as psycopg's SQL and parameters: what a worker process runs, since
+    SQLAlchemy objects do not cross a process boundary."""
+    done = statement.compile(dialect=psycopg_dialect(), compile_kwargs={"render_postcompile": True})
+    return str(done), dict(done.params)
+
+
+def file_bytes(frame: gpd.GeoDataFrame, layer: Layer, fmt: str) -> bytes:
+    """``frame`` as the bytes of one file (a Shapefile zipped with its parts)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        written = write(frame, layer, Path(tmp) / layer.id, fmt)
+        if fmt != "shp":
+            return written[0].read_bytes()
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in written:
+                archive.write(path, path.name)
+        return buffer.getvalue()
+
+
+_worker_engines: dict[str, Engine] = {}
+
+
+def lower_priority() -> None:
+    """For a download worker: files can wait a little, the map's tiles should not."""
+    os.nice(10)
+
+
+def download(
+    url: str, options: str, layer_id: str, sql: str, params: dict[str, Any], crs: int, fmt: str
+) -> bytes:
+    """Run a compiled :func:`public_select` and write the rows as ``fmt``: the work of a
+    download, made in a worker process (its CPU is not the web server's). ``url`` and
+    libpq ``options`` say where and how to connect."""
+    from layers.registry import default_registry
+
+    layer = default_registry()[layer_id]
+    engine = _worker_engines.get(url)
+    if engine is None:
+        engine = create_engine(url, pool_size=1, max_overflow=0, connect_args={"options": options})
+        _worker_engines[url] = engine
+    with engine.connect() as conn:
+        result = conn.exec_driver_sql(sql, params)
+        rows = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    geometry = gpd.GeoSeries.from_wkb(rows.pop("geometry"), crs=STORAGE_SRID)
+    frame = gpd.GeoDataFrame(rows, geometry=geometry, crs=STORAGE_SRID)
+    return file_bytes(_finish(frame, layer, crs), layer, fmt)
 
 
 def reference_codes(layer: Layer) -> dict[str, ScalarSelect[Any]]:

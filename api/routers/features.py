@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
-import io
+import asyncio
 import logging
-import tempfile
-import zipfile
-from pathlib import Path
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi import Path as FastPath
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError
 
 from api import params
-from api.deps import ConnectionDep, LayerDep
+from api.deps import ConnectionDep, LayerDep, heavy_slot
 from api.errors import BadRequest, problems
 from api.http import cached
 from api.links import base_url, link
+from api.session import SESSION_OPTIONS
 from layers import exports, features
 from layers.properties import Kind, kind
 
 router = APIRouter(tags=["features"])
 log = logging.getLogger("landplan.api")
+
+#: Pages larger than this count as heavy work (api.deps.heavy_slot).
+HEAVY_PAGE = 1_000
 
 #: Media types of the downloads (a Shapefile comes zipped with its parts).
 DOWNLOAD_TYPES = {
@@ -64,7 +64,15 @@ async def items(
     crs_uri, out_crs = params.output_crs(p.crs)
     query = params.items_query(layer, p, request.query_params)
     if p.f in params.DOWNLOADS:
-        return await _download(conn, layer, query, p.f, out_crs.srid)
+        async with heavy_slot(request):
+            return await _download(request, layer, query, p.f, out_crs.srid)
+    if query.limit > HEAVY_PAGE:
+        async with heavy_slot(request):
+            return await _page(request, layer, conn, query, crs_uri, out_crs)
+    return await _page(request, layer, conn, query, crs_uri, out_crs)
+
+
+async def _page(request, layer, conn, query, crs_uri: str, out_crs) -> Response:
     try:
         rows = list((await conn.execute(features.items(layer, query, out_crs))).all())
     except DBAPIError as exc:
@@ -97,25 +105,23 @@ async def items(
     return cached(request, body, GEOJSON, headers={"Content-Crs": f"<{crs_uri}>"})
 
 
-async def _download(conn, layer, query, fmt: str, srid: int) -> Response:
-    """The same features as the items page, as a file (public fields only)."""
-
-    def frame(sync_conn):
-        return exports.public_frame(
-            sync_conn,
-            layer,
-            crs=srid,
-            where=features.filters(layer, query),
-            limit=query.limit,
-            after=query.after,
-        )
-
+async def _download(request: Request, layer, query, fmt: str, srid: int) -> Response:
+    """The same features as the items page, as a file (public fields only), made in a
+    worker process: the server's event loop goes on serving tiles meanwhile."""
+    statement = exports.public_select(
+        layer, where=features.filters(layer, query), limit=query.limit, after=query.after
+    )
+    sql, values = exports.compiled(statement)
+    url = request.app.state.settings.database.sqlalchemy_url()
+    work = (url.render_as_string(hide_password=False), SESSION_OPTIONS, layer.id, sql, values)
+    loop = asyncio.get_running_loop()
     try:
-        data = await conn.run_sync(frame)
+        body = await loop.run_in_executor(
+            request.app.state.workers, exports.download, *work, srid, fmt
+        )
     except DBAPIError as exc:
         _refuse_failed_filter(exc, layer.id, query)
         raise
-    body = await run_in_threadpool(_file_bytes, data, layer, fmt)
     name = f"{layer.id}.{'zip' if fmt == 'shp' else fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(body, media_type=DOWNLOAD_TYPES[fmt], headers=headers)
@@ -137,18 +143,6 @@ def _refuse_failed_filter(exc: DBAPIError, collection: str, query: features.Item
             f"the filter cannot be applied to the values of {collection}; see "
             f"/collections/{collection}/queryables",
         ) from None
-
-
-def _file_bytes(data, layer, fmt: str) -> bytes:
-    with tempfile.TemporaryDirectory() as tmp:
-        written = exports.write(data, layer, Path(tmp) / layer.id, fmt)
-        if fmt != "shp":
-            return written[0].read_bytes()
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in written:
-                archive.write(path, path.name)
-        return buffer.getvalue()
 
 
 @router.get(

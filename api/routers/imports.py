@@ -33,8 +33,8 @@ import orjson
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy import create_engine
 
+from api.deps import sync_engine
 from api.errors import PROBLEM_JSON, BadRequest, problems
 from api.settings import Settings
 from gis.errors import GISError
@@ -157,7 +157,7 @@ def router(settings: Settings) -> APIRouter:
             "fix": fix,
             "dry_run": dry_run,
         }
-        engine = _engine(request)
+        engine = sync_engine(request)
         if "respond-async" in request.headers.get("prefer", ""):
             job = Job(uuid.uuid4().hex, layer, main.name)
             _remember(request, job)
@@ -253,13 +253,3 @@ def _save(files: list[UploadFile], directory: Path) -> Path:
     if len(mains) != 1:
         raise BadRequest("files", "send one dataset: a .zip, or a .shp with its parts, or one file")
     return mains[0]
-
-
-def _engine(request: Request):
-    """A synchronous engine for imports (COPY and the checks run on one connection)."""
-    state = request.app.state
-    if getattr(state, "import_engine", None) is None:
-        state.import_engine = create_engine(
-            state.settings.database.sqlalchemy_url(), pool_size=2, max_overflow=0
-        )
-    return state.import_engine

@@ -17,7 +17,7 @@ import os
 
 from psycopg_pool import AsyncConnectionPool
 
-from api.app import SESSION_OPTIONS
+from api.session import SESSION_OPTIONS
 from layers import tiles
 from layers.registry import default_registry
 

@@ -27,7 +27,7 @@ import psycopg
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.dialects import postgresql
 
-from api.app import SESSION_SETTINGS
+from api.session import SESSION_SETTINGS
 from api.settings import PROJECT_ROOT, DatabaseSettings
 from gis.crs import VN2000_CAO_BANG, WGS84, transformer
 from layers.registry import default_registry
