@@ -11,6 +11,7 @@ open, unless the request's body was not read, when it says ``Connection: close``
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from http import HTTPStatus
@@ -216,7 +217,12 @@ class ConnectionGuard:
             await send(message)
 
         try:
-            await self.app(scope, tracked_receive, guarded_send)
+            if has_body:
+                await self.app(scope, tracked_receive, guarded_send)
+            else:
+                await _cancelled_on_disconnect(self.app, scope, tracked_receive, guarded_send)
+        except ClientGone:
+            return  # nobody to answer; its query was cancelled in the database
         except Exception as exc:
             log.exception("unexpected error on %s", scope.get("path"), exc_info=exc)
             if state["started"]:
@@ -224,3 +230,48 @@ class ConnectionGuard:
             await problem(500, "internal error", instance=scope.get("path"))(
                 scope, tracked_receive, guarded_send
             )
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its answer was ready."""
+
+
+async def _cancelled_on_disconnect(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Run the app; cancel it when the client goes away (psycopg then cancels the
+    running query in the server). For requests without a body only: the server's
+    messages are read here and handed on, so that a disconnect is seen while the app
+    works; raises :class:`ClientGone` when it was."""
+    messages: asyncio.Queue[Message] = asyncio.Queue()
+    answered = False
+    gone = False
+
+    async def tracked_send(message: Message) -> None:
+        nonlocal answered
+        await send(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            answered = True  # the server reports a disconnect once the answer is out
+
+    work = asyncio.ensure_future(app(scope, messages.get, tracked_send))
+
+    async def watch() -> None:
+        nonlocal gone
+        while True:
+            message = await receive()
+            messages.put_nowait(message)
+            if message["type"] == "http.disconnect":
+                if not (work.done() or answered):
+                    gone = True
+                    work.cancel()
+                return
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await work
+    except asyncio.CancelledError:
+        if not gone:
+            raise  # the server itself is stopping this request
+        raise ClientGone from None
+    finally:
+        watcher.cancel()

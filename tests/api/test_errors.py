@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -111,3 +112,46 @@ def test_a_database_refusal_of_a_checked_filter_is_a_400_not_its_text():
         _refuse_failed_filter(refused, "parcels", query)
     assert "overflow" not in str(caught.value)
     _refuse_failed_filter(refused, "parcels", ItemsQuery())  # no filter: left to the 500
+
+
+@pytest.fixture(scope="module")
+def slow_api(database_url) -> Iterator[str]:
+    """A route whose query runs for 30 s, on the real test database."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url)
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/slow")
+    async def slow() -> dict:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT pg_sleep(30) /* landplan-slow-test */"))
+        return {"slept": True}
+
+    app.add_middleware(errors.ConnectionGuard)
+    with serve_app(app) as url:
+        yield url
+
+
+def test_a_client_that_goes_away_has_its_query_cancelled(slow_api, engine):
+    from sqlalchemy import text
+
+    running = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%landplan-slow-test%' "
+        "AND state = 'active' AND pid <> pg_backend_pid()"
+    )
+    parts = urlsplit(slow_api)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    sock.sendall(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
+        deadline = time.monotonic() + 10
+        while not watch.execute(running).scalar_one() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert watch.execute(running).scalar_one() == 1  # the query is under way
+        sock.close()  # the client goes away
+        closed = time.monotonic()
+        while watch.execute(running).scalar_one() and time.monotonic() - closed < 2:
+            time.sleep(0.05)
+        assert watch.execute(running).scalar_one() == 0, "still running 2 s after the client left"
