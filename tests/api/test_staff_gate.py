@@ -129,8 +129,10 @@ class _Proxy:
 
         try:
             self.loop.run_until_complete(main())
-        except RuntimeError:
-            pass  # stopped
+        except asyncio.CancelledError:
+            pass  # stopped by __exit__
+        finally:
+            self.loop.close()
 
     def __enter__(self) -> _Proxy:
         self.thread.start()
@@ -138,7 +140,12 @@ class _Proxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        async def cancel_all() -> None:
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        asyncio.run_coroutine_threadsafe(cancel_all(), self.loop).result(timeout=5)
         self.thread.join(timeout=5)
 
 
