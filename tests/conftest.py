@@ -88,30 +88,13 @@ def conn(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture(scope="session")
 def import_database_url(make_database) -> URL:
     """A migrated database with one ward (01273) and no parcels, where imports commit."""
-    from datetime import date
-
-    import shapely
-    from sqlalchemy import insert
-
-    from gis.crs import VN2000_CAO_BANG
-    from layers.admin_units import AdminUnit
-    from tests.layers.importfiles import ORIGIN
+    from tests.layers.importfiles import insert_ward
 
     url = make_database("imports")
     migrate.upgrade(url)
     engine = create_engine(url)
-    x, y = ORIGIN
-    ward = shapely.MultiPolygon([shapely.box(x - 1000, y - 1000, x + 1000, y + 1000)])
     with engine.begin() as conn:
-        conn.execute(
-            insert(AdminUnit.__table__).values(
-                code="01273",
-                name="Hợp Giang",
-                kind="ward",
-                valid_from=date(2000, 1, 1),
-                geom=f"SRID={VN2000_CAO_BANG};{ward.wkt}",
-            )
-        )
+        insert_ward(conn)
     engine.dispose()
     return url
 

@@ -7,17 +7,14 @@ import os
 import signal
 import subprocess
 import time
-from datetime import date
 
 import geopandas as gpd
 import shapely
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, text
 
-from gis.crs import VN2000_CAO_BANG
-from layers.admin_units import AdminUnit
 from tests.cli import LANDPLAN
 from tests.fingerprint import fingerprint
-from tests.layers.importfiles import ORIGIN
+from tests.layers.importfiles import ORIGIN, insert_ward
 
 SIDE = 160  # a 160 x 160 grid of 8 m parcels: long enough an import to kill mid-write
 
@@ -53,21 +50,10 @@ def test_kill_9_of_an_import_while_it_writes_leaves_every_table_as_it_was(fault_
     _, settings = fault_cluster
     url = settings.sqlalchemy_url()
     engine = create_engine(url)
-    ward = shapely.MultiPolygon(
-        [shapely.box(ORIGIN[0] - 3000, ORIGIN[1] - 3000, ORIGIN[0] + 3000, ORIGIN[1] + 3000)]
-    )
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM parcels"))
         conn.execute(text("DELETE FROM admin_units"))
-        conn.execute(
-            insert(AdminUnit.__table__).values(
-                code="01273",
-                name="Hợp Giang",
-                kind="ward",
-                valid_from=date(2000, 1, 1),
-                geom=f"SRID={VN2000_CAO_BANG};{ward.wkt}",
-            )
-        )
+        insert_ward(conn, half_side=3000)
     survey = tmp_path / "survey.gpkg"
     big_survey(survey)
     before = fingerprint(url)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import subprocess
 import warnings
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
 import shapely
+from sqlalchemy import Connection, insert
 
-from gis.crs import REFERENCE_POINT_VN2000
+from gis.crs import REFERENCE_POINT_VN2000, VN2000_CAO_BANG
 
 ADDRESSES = ["Đề Thám", "Hợp Giang", "Sông Bằng", "Phường Sông Hiến", "Nà Cạn", "Đất ở tại đô thị"]
 VNI = {
@@ -97,3 +99,22 @@ def write_drawing(
     lines += [b"0", b"ENDSEC", b"0", b"EOF"]
     path.write_bytes(b"\r\n".join(lines) + b"\r\n")
     return path
+
+
+def insert_ward(conn: Connection, half_side: float = 1000) -> None:
+    """Ward 01273 as a square around :data:`ORIGIN`, where the test files' parcels lie."""
+    from layers.admin_units import AdminUnit
+
+    x, y = ORIGIN
+    ward = shapely.MultiPolygon(
+        [shapely.box(x - half_side, y - half_side, x + half_side, y + half_side)]
+    )
+    conn.execute(
+        insert(AdminUnit.__table__).values(
+            code="01273",
+            name="Hợp Giang",
+            kind="ward",
+            valid_from=date(2000, 1, 1),
+            geom=f"SRID={VN2000_CAO_BANG};{ward.wkt}",
+        )
+    )
