@@ -38,11 +38,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
+def serve_app(app: Any, port: int | None = None, root_path: str = "") -> Iterator[str]:
     """Serve an ASGI app; yields its base URL once it accepts requests."""
     port = port or free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        proxy_headers=False,
+        root_path=root_path,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -30,13 +30,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import sync_engine
 from api.errors import PROBLEM_JSON, BadRequest, problems
 from api.settings import Settings
+from api.staff.auth import require_staff
 from gis.errors import GISError
 from layers.imports import TARGETS, Report, run_import
 
@@ -113,6 +114,7 @@ def router(settings: Settings) -> APIRouter:
         "/imports",
         summary="Validate an uploaded file and import it into a layer (staff)",
         max_body_size=settings.server.max_upload_mb * 1024 * 1024,
+        dependencies=[Depends(require_staff)],
         responses={
             200: {"description": "Imported, or importable with dry_run; the report"},
             202: {"description": "Started in the background (Prefer: respond-async)"},
@@ -194,6 +196,7 @@ def router(settings: Settings) -> APIRouter:
         "/imports/{job_id}",
         summary="The phase, progress and outcome of an import started with respond-async",
         responses=problems(401, 404),
+        dependencies=[Depends(require_staff)],
     )
     async def import_status(request: Request, job_id: str) -> Response:
         job = _jobs(request).get(job_id)

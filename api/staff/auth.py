@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import problem
@@ -65,6 +66,30 @@ def authorize(authorization: str | None, settings: ServerSettings) -> Refusal | 
     return None
 
 
+#: Set in the request's scope by :class:`StaffGate` when it let a staff request through;
+#: staff routes check it (:func:`require_staff`), so a route the gate did not see (a
+#: path written otherwise) is refused all the same.
+PASSED = "landplan.staff"
+
+
+def route_path(scope: Scope) -> str:
+    """The path the router matches: without the root path a server mounted the app at
+    (``uvicorn --root-path /api`` puts it in front of ``path``)."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :] or "/"
+    return path
+
+
+async def require_staff(request: Request) -> None:
+    if not request.scope.get(PASSED):
+        raise HTTPException(
+            401,
+            "staff routes need credentials: Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": 'Bearer realm="landplan staff"'},
+        )
+
+
 class StaffGate:
     """Refuses a staff request without good credentials, or with a body of the wrong
     media type, from its headers alone."""
@@ -75,7 +100,7 @@ class StaffGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         http = scope["type"] == "http"
-        route = staff_route(scope["method"], scope.get("path", "")) if http else None
+        route = staff_route(scope["method"], route_path(scope)) if http else None
         if route is None:
             await self.app(scope, receive, send)
             return
@@ -88,6 +113,7 @@ class StaffGate:
                     415, f"the body of {scope['method']} {route.path} is {route.body}"
                 )
         if refusal is None:
+            scope[PASSED] = True
             await self.app(scope, receive, send)
             return
         response = problem(refusal.status, refusal.detail, instance=scope.get("path"))

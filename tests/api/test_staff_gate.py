@@ -78,6 +78,20 @@ def test_every_operation_by_every_kind_of_client(gated_api):
     assert checked >= 4 * 19
 
 
+def test_the_gate_holds_under_a_root_path(database_url):
+    """Mounted under /api (uvicorn --root-path, a proxy stripping /api): the server's
+    paths then begin with /api while the router matches /imports."""
+    server = ServerSettings(admin_token=SecretStr(TOKEN))
+    settings = settings_for(database_url.render_as_string(hide_password=False), server)
+    with serve_app(create_app(settings), root_path="/api") as base:
+        upload = {"files": {"files": ("a.zip", b"PK")}, "data": {"layer": "parcels"}}
+        assert httpx.post(f"{base}/imports", **upload).status_code == 401
+        assert httpx.get(f"{base}/imports/0123456789abcdef").status_code == 401
+        staff = {"Authorization": f"Bearer {TOKEN}"}
+        job = httpx.get(f"{base}/imports/0123456789abcdef", headers=staff)
+        assert job.status_code == 404
+
+
 def test_a_refused_upload_is_not_read(gated_api):
     """500 MB announced, 1 KB sent: the 401 comes at once and closes the connection."""
     host, port = gated_api.removeprefix("http://").split(":")
