@@ -45,9 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool_size=db.pool_size,
             pool_timeout=db.pool_timeout,
             pool_recycle=300,
+            # After a database restart, stale pooled connections are replaced, not failed.
+            pool_pre_ping=True,
             # The public API only reads: no BEGIN/ROLLBACK round trips around each query.
             isolation_level="AUTOCOMMIT",
-            connect_args={"options": SESSION_OPTIONS},
+            # libpq's shortest: a database that accepts and never answers is a 503.
+            connect_args={"options": SESSION_OPTIONS, "connect_timeout": 2},
         )
         # Statements compiled once (tiles) run on psycopg directly, from its own pool:
         # the SQLAlchemy connection around them cost ~10% of a small tile (api/routing.py).
@@ -58,18 +61,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             kwargs={
                 "autocommit": True,
                 "options": SESSION_OPTIONS,
+                "connect_timeout": 2,
             },
             timeout=db.pool_timeout,
             open=False,
         )
         await app.state.driver_pool.open()
+
         # Downloads are made in worker processes (their CPU is not the event loop's);
         # spawned, not forked: a fork would copy the running loop and its connections.
-        app.state.workers = ProcessPoolExecutor(
-            max_workers=settings.server.heavy_concurrency,
-            mp_context=get_context("spawn"),
-            initializer=exports.lower_priority,
-        )
+        def new_workers() -> ProcessPoolExecutor:
+            return ProcessPoolExecutor(
+                max_workers=settings.server.heavy_concurrency,
+                mp_context=get_context("spawn"),
+                initializer=exports.lower_priority,
+            )
+
+        app.state.new_workers = new_workers
+        app.state.workers = new_workers()
         try:
             yield
         finally:

@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -161,17 +162,29 @@ def install(app: FastAPI) -> None:
         )
 
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        if not isinstance(exc, DatabaseDown):
+        if isinstance(exc, OperationalError | psycopg.OperationalError):
+            # The database refused or dropped a connection: down, not merely busy.
             log.error("database unavailable on %s: %s", request.url.path, type(exc).__name__)
             request.app.state.database_down_until = time.monotonic() + DOWN_FOR_SECONDS
-        response = problem(
-            503, "the database is not reachable; try again shortly", instance=request.url.path
+        busy = isinstance(exc, PoolTimeout | SQLAlchemyTimeout)
+        detail = (
+            "the server is busy; try again shortly"
+            if busy
+            else "the database is not reachable; try again shortly"
         )
+        response = problem(503, detail, instance=request.url.path)
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
-    # Through SQLAlchemy, and through the driver pool the tiles use (api/app.py).
-    for unavailable in (OperationalError, psycopg.OperationalError, PoolTimeout, DatabaseDown):
+    # Through SQLAlchemy, and through the driver pool the tiles use (api/app.py); a pool
+    # with no free connection in time (busy, or the database down) is a 503 as well.
+    for unavailable in (
+        OperationalError,
+        psycopg.OperationalError,
+        PoolTimeout,
+        SQLAlchemyTimeout,
+        DatabaseDown,
+    ):
         app.add_exception_handler(unavailable, database_unavailable)
 
     @app.exception_handler(DBAPIError)

@@ -38,7 +38,7 @@ class DatabaseSettings(BaseSettings):
     #: Seconds a request waits for a pooled connection before a 503 (Retry-After): a
     #: longer wait means the server is overloaded or the database is down, and a quick
     #: 503 then serves clients better than a hung request.
-    pool_timeout: float = 1.0
+    pool_timeout: float = 0.5
 
     @property
     def external(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures.process import BrokenProcessPool
 from typing import Annotated
 
 import orjson
@@ -122,6 +123,13 @@ async def _download(request: Request, layer, query, fmt: str, srid: int) -> Resp
     except DBAPIError as exc:
         _refuse_failed_filter(exc, layer.id, query)
         raise
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): a new pool serves the next download.
+        log.error("a download worker died; starting new ones")
+        request.app.state.workers = request.app.state.new_workers()
+        raise HTTPException(
+            503, "the download failed; try again", headers={"Retry-After": "5"}
+        ) from None
     name = f"{layer.id}.{'zip' if fmt == 'shp' else fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(body, media_type=DOWNLOAD_TYPES[fmt], headers=headers)

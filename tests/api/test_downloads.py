@@ -74,3 +74,21 @@ def test_a_download_of_nothing_is_an_empty_file(client, tmp_path, fmt, suffix):
     )
     assert response.status_code == 200
     assert len(read(tmp_path, response, suffix)) == 0
+
+
+def test_a_dead_download_worker_is_replaced(client):
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    url = "/collections/parcels/items"
+    assert client.get(url, params={"f": "csv", "limit": 5}).status_code == 200
+    workers = multiprocessing.active_children()  # the server runs in this process
+    assert workers
+    for worker in workers:
+        os.kill(worker.pid, signal.SIGKILL)
+    time.sleep(0.5)  # the pool notices its worker is gone
+    failed = client.get(url, params={"f": "csv", "limit": 5})
+    assert failed.status_code == 503 and failed.headers["retry-after"]  # the dead pool's
+    assert client.get(url, params={"f": "csv", "limit": 5}).status_code == 200  # a new one
