@@ -37,10 +37,38 @@ def test_backup_and_restore_keep_every_row(database_url, make_database, tmp_path
     assert after == before
     assert before["public.parcels"][0] > 0 and before["private.parcel_holders"][0] > 0
 
+    assert backup.stat().st_mode & 0o077 == 0  # it holds holders: the operator's only
+
     again = run(
         "db", "restore", str(backup), "--database", target.database, env={"DATABASE_URL": source}
     )
     assert again.returncode == 1 and "--replace" in again.stderr
+
+    cut = tmp_path / "cut.dump"
+    cut.write_bytes(backup.read_bytes()[: backup.stat().st_size // 2])
+    broken = run(
+        "db",
+        "restore",
+        str(cut),
+        "--database",
+        target.database,
+        "--replace",
+        env={"DATABASE_URL": source},
+    )
+    assert broken.returncode == 1
+    assert fingerprint(target) == before  # a bad file replaces nothing
+
+    replaced = run(
+        "db",
+        "restore",
+        str(backup),
+        "--database",
+        target.database,
+        "--replace",
+        env={"DATABASE_URL": source},
+    )
+    assert replaced.returncode == 0, replaced.stderr
+    assert fingerprint(target) == before
 
 
 def test_plain_pg_dump_into_pg_restore_restores(database_url, make_database):
