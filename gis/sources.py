@@ -321,7 +321,15 @@ def _check_zip_directory(name: str, entries: list[zipfile.ZipInfo]) -> None:
             f"{name}: would inflate to {total / 1024**3:.1f} GiB; at most "
             f"{ZIP_MAX_TOTAL / 1024**3:.0f} GiB"
         )
+    packed = sum(entry.compress_size for entry in entries)
+    if total > 16 * 1024**2 and total > ZIP_MAX_RATIO * max(packed, 1):
+        raise SourceError(
+            f"{name}: would inflate {total:,} bytes from {packed:,}; refused as a zip bomb "
+            f"(more than {ZIP_MAX_RATIO}:1)"
+        )
     for entry in entries:
+        if entry.flag_bits & 0x1:
+            raise SourceError(f"{name}: the entry {entry.filename!r} is encrypted")
         if entry.file_size > ZIP_MAX_RATIO * max(entry.compress_size, 1) and (
             entry.file_size > 1024**2
         ):
@@ -345,7 +353,7 @@ def _inside_zip(path: Path) -> tuple[str, str, bool]:
                 if entry.filename.lower().endswith((".dbf", ".shx"))
             }
             sizes = {entry.filename.lower(): entry.file_size for entry in entries}
-    except (zipfile.BadZipFile, OSError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
         raise SourceError(f"{path.name}: not a readable zip archive ({exc})") from None
     if broken is not None:
         raise SourceError(f"{path.name}: the entry {broken!r} is corrupt")

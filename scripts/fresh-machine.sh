@@ -17,6 +17,14 @@ chmod 755 "$root"  # mktemp makes it 700: no other user (postgres) could enter t
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 started=$(date +%s)
 
+cleanup() {
+    for mount in dev/shm dev/pts dev sys proc; do
+        mountpoint -q "$root/$mount" && umount -l "$root/$mount"
+    done
+    if [ -z "${KEEP:-}" ] && [ -z "${FRESH_ROOT:-}" ]; then rm -rf "$root"; fi
+}
+trap cleanup EXIT
+
 command -v debootstrap >/dev/null || {
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap
@@ -33,13 +41,6 @@ deb http://deb.debian.org/debian-security bookworm-security main
 SOURCES
 cp /etc/ssl/certs/ca-certificates.crt "$root/usr/local/share/host-ca.crt"
 
-cleanup() {
-    for mount in dev/shm dev/pts dev sys proc; do
-        mountpoint -q "$root/$mount" && umount -l "$root/$mount"
-    done
-    if [ -z "${KEEP:-}" ] && [ -z "${FRESH_ROOT:-}" ]; then rm -rf "$root"; fi
-}
-trap cleanup EXIT
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount --bind /dev "$root/dev"

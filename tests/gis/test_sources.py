@@ -59,6 +59,33 @@ def test_a_zip_bomb_is_refused_from_its_directory(tmp_path):
         open_source(bomb)
 
 
+def test_many_small_zero_entries_are_a_zip_bomb_too(tmp_path):
+    bomb = tmp_path / "many.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for i in range(40):
+            z.writestr(f"zero{i}.bin", bytes(1024**2 - 1))  # each just under 1 MiB
+    with pytest.raises(GISError, match="zip bomb"):
+        open_source(bomb)
+
+
+def test_an_encrypted_entry_is_refused(tmp_path):
+    archive = tmp_path / "secret.zip"
+    write_shapefile(parcels(3), tmp_path / "thua.shp")
+    with zipfile.ZipFile(archive, "w") as z:
+        for part in tmp_path.glob("thua.*"):
+            z.write(part, part.name)
+    data = bytearray(archive.read_bytes())
+    # Set the "encrypted" flag in every central directory and local header.
+    for signature, offset in ((b"PK\x01\x02", 8), (b"PK\x03\x04", 6)):
+        start = 0
+        while (found := data.find(signature, start)) >= 0:
+            data[found + offset] |= 0x1
+            start = found + 4
+    archive.write_bytes(bytes(data))
+    with pytest.raises(GISError, match="encrypted"):
+        open_source(archive)
+
+
 def test_too_many_entries_are_refused(tmp_path):
     archive = tmp_path / "many.zip"
     with zipfile.ZipFile(archive, "w") as z:
