@@ -21,7 +21,7 @@ cleanup() {
     for mount in dev/shm dev/pts dev sys proc; do
         mountpoint -q "$root/$mount" && umount -l "$root/$mount"
     done
-    if [ -z "${KEEP:-}" ] && [ -z "${FRESH_ROOT:-}" ]; then rm -rf "$root"; fi
+    if [ -z "${KEEP:-}" ] && [ -z "${FRESH_ROOT:-}" ]; then rm -rf --one-file-system "$root"; fi
 }
 trap cleanup EXIT
 
