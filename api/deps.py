@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Request
 from sqlalchemy import Engine, create_engine
@@ -15,6 +17,9 @@ from api.errors import RETRY_AFTER_SECONDS, ensure_database_up
 from api.session import SESSION_OPTIONS
 from layers.base import Layer
 from layers.registry import Registry
+
+T = TypeVar("T")
+log = logging.getLogger("landplan.api")
 
 # Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in a
 # thread pool, a hand-off that costs more than these functions do.
@@ -60,6 +65,21 @@ async def heavy_slot(request: Request) -> AsyncIterator[None]:
         )
     async with limiter:
         yield
+
+
+async def in_worker(request: Request, function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` in one of the download worker processes (its CPU is not the
+    event loop's). A worker that died (killed, out of memory) is a 503; a new pool
+    serves the next call."""
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(request.app.state.workers, function, *args)
+    except BrokenProcessPool:
+        log.error("a worker process died; starting new ones")
+        request.app.state.workers = request.app.state.new_workers()
+        raise HTTPException(
+            503, "the work failed; try again", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        ) from None
 
 
 async def get_layer(

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from api import extract
-from api.deps import ConnectionDep
+from api.deps import ConnectionDep, heavy_slot, in_worker
 from api.errors import problems
 from api.links import base_url
 from api.params import ParcelNumberPath, SheetPath, UnitCodePath
@@ -40,7 +39,8 @@ async def _respond(
     html = extract.render_html(data, code, verify_url, lang)
     if (f or ("pdf" if PDF in request.headers.get("accept", "") else "html")) == "html":
         return HTMLResponse(html)
-    pdf = await run_in_threadpool(extract.render_pdf, html, base_url(request))
+    async with heavy_slot(request):  # a PDF is heavy work too: a worker process, a place
+        pdf = await in_worker(request, extract.render_pdf, html, base_url(request))
     p = data["parcel"]
     name = f"trich-luc-{p['unit_code']}-{p['map_sheet']}-{p['parcel_number']}-{code}.pdf"
     return Response(

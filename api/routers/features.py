@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from concurrent.futures.process import BrokenProcessPool
 from typing import Annotated
 
 import orjson
@@ -14,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError
 
 from api import params
-from api.deps import ConnectionDep, LayerDep, heavy_slot
+from api.deps import ConnectionDep, LayerDep, heavy_slot, in_worker
 from api.errors import BadRequest, problems
 from api.http import cached
 from api.links import base_url, link
@@ -115,21 +113,11 @@ async def _download(request: Request, layer, query, fmt: str, srid: int) -> Resp
     sql, values = exports.compiled(statement)
     url = request.app.state.settings.database.sqlalchemy_url()
     work = (url.render_as_string(hide_password=False), SESSION_OPTIONS, layer.id, sql, values)
-    loop = asyncio.get_running_loop()
     try:
-        body = await loop.run_in_executor(
-            request.app.state.workers, exports.download, *work, srid, fmt
-        )
+        body = await in_worker(request, exports.download, *work, srid, fmt)
     except DBAPIError as exc:
         _refuse_failed_filter(exc, layer.id, query)
         raise
-    except BrokenProcessPool:
-        # A worker died (killed, out of memory): a new pool serves the next download.
-        log.error("a download worker died; starting new ones")
-        request.app.state.workers = request.app.state.new_workers()
-        raise HTTPException(
-            503, "the download failed; try again", headers={"Retry-After": "5"}
-        ) from None
     name = f"{layer.id}.{'zip' if fmt == 'shp' else fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(body, media_type=DOWNLOAD_TYPES[fmt], headers=headers)
