@@ -67,19 +67,35 @@ async def heavy_slot(request: Request) -> AsyncIterator[None]:
         yield
 
 
-async def in_worker(request: Request, function: Callable[..., T], *args: Any) -> T:
+async def in_worker(
+    request: Request, function: Callable[..., T], *args: Any, queries: str | None = None
+) -> T:
     """``function(*args)`` in one of the download worker processes (its CPU is not the
     event loop's). A worker that died (killed, out of memory) is a 503; a new pool
-    serves the next call."""
+    serves the next call. ``queries``: the application_name the worker's database
+    sessions carry; when the request is cancelled (its client went away), their running
+    queries are cancelled too."""
     loop = asyncio.get_running_loop()
     try:
         return await loop.run_in_executor(request.app.state.workers, function, *args)
+    except asyncio.CancelledError:
+        if queries is not None:
+            await asyncio.shield(cancel_queries(request, queries))
+        raise
     except BrokenProcessPool:
         log.error("a worker process died; starting new ones")
         request.app.state.workers = request.app.state.new_workers()
         raise HTTPException(
             503, "the work failed; try again", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
         ) from None
+
+
+async def cancel_queries(request: Request, application_name: str) -> None:
+    async with request.app.state.driver_pool.connection() as conn:
+        await conn.execute(
+            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            (application_name,),
+        )
 
 
 async def get_layer(

@@ -157,11 +157,19 @@ def lower_priority() -> None:
 
 
 def download(
-    url: str, options: str, layer_id: str, sql: str, params: dict[str, Any], crs: int, fmt: str
+    url: str,
+    options: str,
+    tag: str,
+    layer_id: str,
+    sql: str,
+    params: dict[str, Any],
+    crs: int,
+    fmt: str,
 ) -> bytes:
     """Run a compiled :func:`public_select` and write the rows as ``fmt``: the work of a
     download, made in a worker process (its CPU is not the web server's). ``url`` and
-    libpq ``options`` say where and how to connect."""
+    libpq ``options`` say where and how to connect; the session is named ``tag``
+    (application_name), by which the server can cancel its query."""
     from layers.registry import default_registry
 
     layer = default_registry()[layer_id]
@@ -170,6 +178,7 @@ def download(
         engine = create_engine(url, pool_size=1, max_overflow=0, connect_args={"options": options})
         _worker_engines[url] = engine
     with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT set_config('application_name', %(tag)s, false)", {"tag": tag})
         result = conn.exec_driver_sql(sql, params)
         rows = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     geometry = gpd.GeoSeries.from_wkb(rows.pop("geometry"), crs=STORAGE_SRID)

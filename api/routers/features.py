@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Annotated
 
 import orjson
@@ -112,9 +113,10 @@ async def _download(request: Request, layer, query, fmt: str, srid: int) -> Resp
     )
     sql, values = exports.compiled(statement)
     url = request.app.state.settings.database.sqlalchemy_url()
-    work = (url.render_as_string(hide_password=False), SESSION_OPTIONS, layer.id, sql, values)
+    tag = f"landplan-download-{uuid.uuid4().hex[:16]}"
+    work = (url.render_as_string(hide_password=False), SESSION_OPTIONS, tag, layer.id, sql)
     try:
-        body = await in_worker(request, exports.download, *work, srid, fmt)
+        body = await in_worker(request, exports.download, *work, values, srid, fmt, queries=tag)
     except DBAPIError as exc:
         _refuse_failed_filter(exc, layer.id, query)
         raise

@@ -155,3 +155,46 @@ def test_a_client_that_goes_away_has_its_query_cancelled(slow_api, engine):
         while watch.execute(running).scalar_one() and time.monotonic() - closed < 2:
             time.sleep(0.05)
         assert watch.execute(running).scalar_one() == 0, "still running 2 s after the client left"
+
+
+def test_a_download_whose_client_goes_away_has_its_worker_query_cancelled(database_url, engine):
+    """The download's query runs in a worker process: cancelling the request cancels it
+    in the database by the session's application_name."""
+    from sqlalchemy import text
+
+    from api.app import create_app
+    from api.deps import in_worker
+    from api.session import SESSION_OPTIONS
+    from layers import exports
+    from tests.servers import settings_for
+
+    url = database_url.render_as_string(hide_password=False)
+    app = create_app(settings_for(url))
+    tag = "landplan-download-slow-test"
+    slow = "SELECT 1 AS fid, NULL::geometry AS geometry FROM pg_sleep(30)"
+
+    @app.get("/slow-download")
+    async def slow_download(request: Request) -> dict:
+        args = (url, SESSION_OPTIONS, tag, "parcels", slow, {}, 9210, "csv")
+        await in_worker(request, exports.download, *args, queries=tag)
+        return {}
+
+    running = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = :tag AND state = 'active'"
+    ).bindparams(tag=tag)
+    with (
+        serve_app(app) as base,
+        engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch,
+    ):
+        parts = urlsplit(base)
+        sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+        sock.sendall(b"GET /slow-download HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        deadline = time.monotonic() + 30  # the first download spawns the worker
+        while not watch.execute(running).scalar_one() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert watch.execute(running).scalar_one() == 1
+        sock.close()
+        closed = time.monotonic()
+        while watch.execute(running).scalar_one() and time.monotonic() - closed < 2:
+            time.sleep(0.05)
+        assert watch.execute(running).scalar_one() == 0, "the worker's query outlived its client"
