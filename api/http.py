@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from fastapi import Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -43,10 +44,16 @@ class HostGate:
         await problem(400, detail, title="Unknown host")(scope, receive, send)
 
 
+#: What a Host header may hold: a name or address and a port (no userinfo, no path).
+HOST_TEXT = re.compile(r"[a-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9a-f:.]+\](:[0-9]{1,5})?")
+
+
 def _host_name(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"host":
             host = value.decode("latin-1").strip().lower()
+            if not HOST_TEXT.fullmatch(host):
+                return ""
             if host.startswith("["):  # [::1]:8000
                 return host[1 : host.find("]")] if "]" in host else host
             return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
