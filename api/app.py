@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
@@ -30,7 +32,6 @@ from api.routers import (
 from api.session import SESSION_OPTIONS
 from api.settings import Settings, get_settings
 from api.staff.auth import StaffGate
-from layers import exports
 from layers.registry import default_registry
 
 
@@ -74,7 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return ProcessPoolExecutor(
                 max_workers=settings.server.heavy_concurrency,
                 mp_context=get_context("spawn"),
-                initializer=exports.lower_priority,
+                # Files can wait a little; the map's tiles should not.
+                initializer=functools.partial(os.nice, 10),
             )
 
         app.state.new_workers = new_workers

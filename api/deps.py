@@ -9,11 +9,11 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.errors import RETRY_AFTER_SECONDS, ensure_database_up
+from api.errors import ensure_database_up, retry_later
 from api.session import SESSION_OPTIONS
 from layers.base import Layer
 from layers.registry import Registry
@@ -36,16 +36,14 @@ async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
 
 
 def sync_engine(request: Request) -> Engine:
-    """A synchronous engine for work done in worker threads (imports, file downloads):
-    each holds one connection of its own, never the event loop."""
+    """A synchronous engine for imports, which run in worker threads (COPY and the
+    checks on one connection of their own, never the event loop's)."""
     state = request.app.state
     if getattr(state, "sync_engine", None) is None:
-        settings = state.settings
         state.sync_engine = create_engine(
-            settings.database.sqlalchemy_url(),
-            pool_size=settings.server.heavy_concurrency + 2,
+            state.settings.database.sqlalchemy_url(),
+            pool_size=2,
             max_overflow=0,
-            pool_timeout=settings.database.pool_timeout,
             connect_args={"options": SESSION_OPTIONS},
         )
     return state.sync_engine
@@ -58,11 +56,7 @@ async def heavy_slot(request: Request) -> AsyncIterator[None]:
     and starve the map's tiles."""
     limiter: asyncio.Semaphore = request.app.state.heavy
     if limiter.locked():
-        raise HTTPException(
-            503,
-            "the server is busy with other downloads; try again in a few seconds",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        raise retry_later("the server is busy with other downloads; try again in a few seconds")
     async with limiter:
         yield
 
@@ -85,9 +79,7 @@ async def in_worker(
     except BrokenProcessPool:
         log.error("a worker process died; starting new ones")
         request.app.state.workers = request.app.state.new_workers()
-        raise HTTPException(
-            503, "the work failed; try again", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
-        ) from None
+        raise retry_later("the work failed; try again") from None
 
 
 async def cancel_queries(request: Request, application_name: str) -> None:

@@ -98,13 +98,19 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
-#: After the database failed a request, requests are answered 503 at once for this long
-#: instead of each waiting for a connection that will not come; then one tries again.
+#: After the database refused or dropped a connection, requests are answered 503 at once
+#: for this long instead of each waiting for a connection that will not come; then they
+#: try the database again.
 DOWN_FOR_SECONDS = 1.0
 
 
 class DatabaseDown(Exception):
     """The database failed a request a moment ago: answer 503 without trying it."""
+
+
+def retry_later(detail: str) -> HTTPException:
+    """A 503 whose client should try again in a few seconds (Retry-After)."""
+    return HTTPException(503, detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def ensure_database_up(request: Request) -> None:
@@ -197,7 +203,8 @@ class ConnectionGuard:
     """The outermost middleware: an exception becomes a 500 problem here, not in the
     server's error middleware (which re-raises, and the server then drops the
     connection); an answer given before the request's body was read closes the
-    connection, since the rest of the body would be read as the next request."""
+    connection, since the rest of the body would be read as the next request; a
+    request without a body is cancelled when its client goes away."""
 
     def __init__(self, app: ASGIApp):
         self.app = app

@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -114,11 +113,18 @@ def public_frame(
 ) -> gpd.GeoDataFrame:
     """:func:`public_select` read into a frame in ``crs``."""
     statement = public_select(layer, bbox=bbox, where=where, limit=limit, after=after)
-    frame = gpd.read_postgis(statement, conn, geom_col="geometry", crs=STORAGE_SRID)
-    return _finish(frame, layer, crs)
+    return _read(conn, *compiled(statement), layer, crs)
 
 
-def _finish(frame: gpd.GeoDataFrame, layer: Layer, crs: str | int) -> gpd.GeoDataFrame:
+def _read(
+    conn: Connection, sql: str, params: dict[str, Any], layer: Layer, crs: str | int
+) -> gpd.GeoDataFrame:
+    """The rows of a compiled :func:`public_select` as a frame in ``crs``: one way of
+    reading for the CLI's exports and the API's download workers."""
+    result = conn.exec_driver_sql(sql, params)
+    rows = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    geometry = gpd.GeoSeries.from_wkb(rows.pop("geometry"), crs=STORAGE_SRID)
+    frame = gpd.GeoDataFrame(rows, geometry=geometry, crs=STORAGE_SRID)
     # With no rows pandas cannot tell the key is an integer; GeoPackage's FID must be one.
     frame["fid"] = frame["fid"].astype("int64")
     for name in layer.public_properties:
@@ -151,11 +157,6 @@ def file_bytes(frame: gpd.GeoDataFrame, layer: Layer, fmt: str) -> bytes:
 _worker_engines: dict[str, Engine] = {}
 
 
-def lower_priority() -> None:
-    """For a download worker: files can wait a little, the map's tiles should not."""
-    os.nice(10)
-
-
 def download(
     url: str,
     options: str,
@@ -179,11 +180,8 @@ def download(
         _worker_engines[url] = engine
     with engine.connect() as conn:
         conn.exec_driver_sql("SELECT set_config('application_name', %(tag)s, false)", {"tag": tag})
-        result = conn.exec_driver_sql(sql, params)
-        rows = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    geometry = gpd.GeoSeries.from_wkb(rows.pop("geometry"), crs=STORAGE_SRID)
-    frame = gpd.GeoDataFrame(rows, geometry=geometry, crs=STORAGE_SRID)
-    return file_bytes(_finish(frame, layer, crs), layer, fmt)
+        frame = _read(conn, sql, params, layer, crs)
+    return file_bytes(frame, layer, fmt)
 
 
 def reference_codes(layer: Layer) -> dict[str, ScalarSelect[Any]]:
