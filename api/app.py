@@ -21,6 +21,7 @@ from api import errors, openapi
 from api.http import HeadAsGet, HostGate
 from api.routers import (
     collections,
+    editing,
     extract,
     features,
     imports,
@@ -31,7 +32,9 @@ from api.routers import (
 )
 from api.session import SESSION_OPTIONS
 from api.settings import Settings, get_settings
+from api.staff import signin
 from api.staff.auth import StaffGate
+from api.staff.rules import STAFF_PREFIX
 from layers.registry import default_registry
 
 
@@ -110,13 +113,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     # Tiles first: routes are matched in order, and tiles are most of a map's requests.
-    app.include_router(tiles.router)
-    app.include_router(landing.router)
-    app.include_router(collections.router)
-    app.include_router(features.router)
-    app.include_router(lookup.router)
-    app.include_router(extract.router)
-    app.include_router(imports.router(settings))
+    api_routers = [
+        tiles.router,
+        landing.router,
+        collections.router,
+        features.router,
+        editing.router,
+        lookup.router,
+        extract.router,
+        imports.router(settings),
+    ]
+    for router in api_routers:
+        app.include_router(router)
+    app.include_router(signin.router)
+    # The same API again under /staff, where the browser sends the session cookie (its
+    # Path): the staff workspace reads and writes through it. Documented once, as the
+    # public paths (docs/staff.md).
+    for router in api_routers:
+        app.include_router(router, prefix=STAFF_PREFIX, include_in_schema=False)
     webmap.mount_assets(app)
     openapi.install(app, app.state.registry)
     app.add_middleware(HeadAsGet)

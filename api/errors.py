@@ -55,6 +55,7 @@ MEANINGS = {
     401: "No credentials, or credentials that are not valid",
     403: "The credentials do not allow this",
     404: "Nothing with this name or id",
+    405: "The method is not allowed here (`Allow` lists those that are)",
     406: "None of the media types the client accepts is offered",
     409: "The request conflicts with the current state of the resource",
     412: "A precondition (If-Match) no longer holds: the resource has changed",
@@ -118,6 +119,14 @@ def ensure_database_up(request: Request) -> None:
         raise DatabaseDown
 
 
+class RuleBroken(Exception):
+    """A rule of the data (a constraint, a trigger's check) refused a write."""
+
+    def __init__(self, rule: str, message: str, feature: str):
+        super().__init__(f"{rule}: {message}")
+        self.rule, self.message, self.feature = rule, message, feature
+
+
 class BadRequest(ValueError):
     """A request parameter is wrong; the message says which and why."""
 
@@ -135,6 +144,16 @@ def install(app: FastAPI) -> None:
             title="Invalid parameter",
             instance=request.url.path,
             parameter=exc.parameter,
+        )
+
+    @app.exception_handler(RuleBroken)
+    async def rule_broken(request: Request, exc: RuleBroken) -> JSONResponse:
+        return problem(
+            422,
+            str(exc),
+            title="A rule of the data refused the change",
+            instance=exc.feature,
+            rule=exc.rule,
         )
 
     @app.exception_handler(HTTPException)

@@ -18,10 +18,19 @@ def cached(
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    etag: str | None = None,
 ) -> Response:
+    """``etag`` None: one made from the body."""
     max_age = request.app.state.settings.server.cache_max_age
-    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    common = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", **(headers or {})}
+    etag = etag or '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    common = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={max_age}",
+        # A bearer token reads more than the public (api/staff/auth.py marks those answers
+        # private): a shared cache must not hand a public answer's key to them, or back.
+        "Vary": "Authorization",
+        **(headers or {}),
+    }
     if etag in _etags(request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers=common)
     return Response(body, status_code=status_code, media_type=media_type, headers=common)

@@ -103,6 +103,20 @@ class ServerSettings(BaseSettings):
     #: Addresses of reverse proxies whose X-Forwarded-* headers are believed; none by
     #: default (a client's own X-Forwarded-For would otherwise be taken for its address).
     trusted_proxies: list[str] = Field(default_factory=list)
+    #: A staff session ends after this many minutes without a request, and in any case
+    #: this many hours after sign-in.
+    session_idle_minutes: int = 30
+    session_hours: int = 12
+    #: Failed sign-ins allowed per account, and per client address, in
+    #: ``login_window_seconds``; past them, 429 with Retry-After.
+    login_attempts_per_account: int = 5
+    login_attempts_per_client: int = 20
+    login_window_seconds: int = 900
+    #: Accounts with the admin role must have a TOTP second factor to sign in.
+    admin_requires_totp: bool = False
+    #: PUT, PATCH and DELETE without If-Match: refused with 428 (true), or accepted and
+    #: recorded as unconditional (false; stock QGIS sends no If-Match).
+    require_if_match: bool = True
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> ServerSettings:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 from geoalchemy2 import Geometry
-from sqlalchemy import CheckConstraint, MetaData, Table, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, Table, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -60,6 +61,20 @@ class PolygonFeature:
         """Lineage: where the geometry came from (survey, digitised plan, illustrative)."""
         return mapped_column(Text, nullable=False, server_default=text("'unspecified'"))
 
+    @declared_attr
+    def version(cls) -> Mapped[int]:
+        """The row's version, its ETag: bumped by the database on every UPDATE (0008)."""
+        return mapped_column(BigInteger, nullable=False, server_default=text("1"))
+
+    @declared_attr
+    def updated_at(cls) -> Mapped[datetime]:
+        return mapped_column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+
+    @declared_attr
+    def updated_by(cls) -> Mapped[str]:
+        """Who wrote the version (staff data: never a public property)."""
+        return mapped_column(Text, nullable=False, server_default=text("landplan_actor()"))
+
     @classmethod
     def geometry_checks(cls) -> tuple[CheckConstraint, ...]:
         return (
@@ -87,6 +102,22 @@ def one_of(column: str, values: tuple[str, ...] | tuple[int, ...], name: str) ->
     """A named CHECK that ``column`` takes one of ``values``: statuses and kinds."""
     listed = ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in values)
     return CheckConstraint(f"{column} IN ({listed})", name=name)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """What a reader may see of a layer; decided for each caller by the authorization
+    table (api/staff/rules.py), never by a layer. The default is the public's."""
+
+    #: Every row, not only the public ones (unpublished plans).
+    all_rows: bool = False
+    #: The private properties too (certificate details, notes).
+    private: bool = False
+    #: Personal data joined from the private schema (a parcel's holders).
+    personal: bool = False
+
+
+PUBLIC = Audience()
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,6 +154,22 @@ class Layer:
     #: polygons (boundaries), a waste for small ones (parcels, zones, lots), which
     #: ST_AsMVTGeom's snapping to the tile grid already reduces.
     simplify: bool = False
+    #: Whether features may be deleted (Part 4 DELETE). Legal records (parcels, planning
+    #: projects) are never deleted: they are retired or cancelled by a decision.
+    deletable: bool = True
+    #: Personal data a :attr:`Audience.personal` reader gets as extra properties, built
+    #: from the row's table (a parcel's holders, from ``private.parcel_holders``).
+    personal_properties: Callable[[Table], Mapping[str, ColumnElement[Any]]] | None = None
+
+    def where(self, audience: Audience = PUBLIC) -> ColumnElement[bool]:
+        """The rows ``audience`` may read."""
+        return text("true") if audience.all_rows else self.public_where()  # type: ignore[return-value]
+
+    def properties(self, audience: Audience = PUBLIC) -> tuple[str, ...]:
+        """The properties ``audience`` may read (columns of the table)."""
+        if audience.private:
+            return self.public_properties + self.private_properties
+        return self.public_properties
 
     def public_where(self) -> ColumnElement[bool]:
         """The row filter for anonymous readers (``true`` when every row is public)."""

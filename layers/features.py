@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import JSON
 
 from gis.crs import WEB_MERCATOR, WGS84, Box
 from layers import cql
-from layers.base import STORAGE_SRID, Layer
+from layers.base import PUBLIC, STORAGE_SRID, Audience, Layer
 
 #: Decimal digits kept per output SRID: ~1 cm in degrees, 1 mm or 1 cm in metres.
 PRECISION = {WGS84: 7, STORAGE_SRID: 3, WEB_MERCATOR: 2}
@@ -45,11 +45,17 @@ def geometry_in(layer: Layer, crs: OutputCRS) -> ColumnElement:
 
 
 @lru_cache(maxsize=128)
-def feature_json(layer: Layer, crs: OutputCRS) -> ColumnElement:
-    """One GeoJSON Feature as text (never parsed in Python), public properties only."""
+def feature_json(layer: Layer, crs: OutputCRS, audience: Audience = PUBLIC) -> ColumnElement:
+    """One GeoJSON Feature as text (never parsed in Python), with the properties
+    ``audience`` may read (the public's: public properties only)."""
     table = layer.table
+    columns: dict[str, ColumnElement[Any]] = {
+        name: table.c[name] for name in layer.properties(audience)
+    }
+    if audience.personal and layer.personal_properties is not None:
+        columns.update(layer.personal_properties(table))
     properties = func.json_build_object(
-        *[item for name in layer.public_properties for item in (literal(name), table.c[name])]
+        *[item for name, column in columns.items() for item in (literal(name), column)]
     )
     geometry = cast(func.ST_AsGeoJSON(geometry_in(layer, crs), PRECISION.get(crs.srid, 3)), JSON)
     return cast(
@@ -95,10 +101,12 @@ def _envelope(bbox: BBox) -> ColumnElement:
     return envelope if bbox.srid == WGS84 else func.ST_Transform(envelope, WGS84)
 
 
-def filters(layer: Layer, query: ItemsQuery) -> list[ColumnElement[bool]]:
-    """The row filter of a query: public rows, bbox, time, properties, CQL2."""
+def filters(
+    layer: Layer, query: ItemsQuery, audience: Audience = PUBLIC
+) -> list[ColumnElement[bool]]:
+    """The row filter of a query: rows the audience may read, bbox, time, properties, CQL2."""
     table = layer.table
-    clauses = [layer.public_where(), *(table.c[name] == value for name, value in query.equals)]
+    clauses = [layer.where(audience), *(table.c[name] == value for name, value in query.equals)]
     if query.filter is not None:
         clauses.append(cql.where(query.filter))
     if query.bbox is not None:
@@ -118,31 +126,35 @@ def filters(layer: Layer, query: ItemsQuery) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def items(layer: Layer, query: ItemsQuery, crs: OutputCRS) -> Select:
+def items(layer: Layer, query: ItemsQuery, crs: OutputCRS, audience: Audience = PUBLIC) -> Select:
     """One page: (id, feature) rows; one row more than the limit tells there is a next page.
 
     With ``before`` the page is the one preceding that key (rows come back in descending
     key order; the caller reverses them).
     """
     key = layer.table.c[layer.key]
-    clauses = filters(layer, query)
+    clauses = filters(layer, query, audience)
     if query.after is not None:
         clauses.append(key > query.after)
     if query.before is not None:
         clauses.append(key < query.before)
     order = key.desc() if query.before is not None else key
     return (
-        select(key, feature_json(layer, crs).label("feature"))
+        select(key, feature_json(layer, crs, audience).label("feature"))
         .where(and_(true(), *clauses))
         .order_by(order)
         .limit(query.limit + 1)
     )
 
 
-def count(layer: Layer, query: ItemsQuery) -> Select:
-    return select(func.count()).select_from(layer.table).where(and_(true(), *filters(layer, query)))
+def count(layer: Layer, query: ItemsQuery, audience: Audience = PUBLIC) -> Select:
+    clauses = filters(layer, query, audience)
+    return select(func.count()).select_from(layer.table).where(and_(true(), *clauses))
 
 
-def one(layer: Layer, feature_id: int, crs: OutputCRS) -> Select:
-    key = layer.table.c[layer.key]
-    return select(feature_json(layer, crs)).where(key == feature_id, layer.public_where())
+def one(layer: Layer, feature_id: int, crs: OutputCRS, audience: Audience = PUBLIC) -> Select:
+    """The feature as text and its version (the ETag of every representation of it)."""
+    table = layer.table
+    return select(feature_json(layer, crs, audience), table.c.version).where(
+        table.c[layer.key] == feature_id, layer.where(audience)
+    )

@@ -1,6 +1,7 @@
 """Imports every table module so ``Base.metadata`` is complete (for Alembic and tests)."""
 
 from layers import (  # noqa: F401
+    accounts,
     admin_units,
     auction_lots,
     development_areas,

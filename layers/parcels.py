@@ -9,6 +9,7 @@ schema that no public query touches, rather than in columns beside the public on
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -19,10 +20,16 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    func,
+    literal,
+    select,
 )
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from layers.base import Base, Layer, PolygonFeature, one_of
 
@@ -73,6 +80,19 @@ class ParcelHolder(Base):
     holder_id_number: Mapped[str | None] = mapped_column(Text)
 
 
+def holders_json(table: Table) -> ColumnElement[Any]:
+    """The parcel's holders as a JSON list (personal data: for cadastral officers only)."""
+    holders = ParcelHolder.__table__
+    pair = func.json_build_object(
+        literal("name"), holders.c.holder_name, literal("id_number"), holders.c.holder_id_number
+    )
+    return (
+        select(func.coalesce(func.json_agg(pair), literal("[]").cast(JSON)))
+        .where(holders.c.parcel_id == table.c.id)
+        .scalar_subquery()
+    )
+
+
 LAYER = Layer(
     id="parcels",
     title="Cadastral parcels",
@@ -99,6 +119,8 @@ LAYER = Layer(
     min_zoom=15,
     style={"color": "#7f7f7f", "weight": 0.5, "fillOpacity": 0.1},
     cheap_count=False,
+    deletable=False,
+    personal_properties=lambda table: {"holders": holders_json(table)},
     tile_properties=(
         "unit_code",
         "map_sheet",

@@ -93,5 +93,6 @@ LAYER = Layer(
     public_filter=is_public,
     style={"color": "#b2182b", "weight": 2, "fillOpacity": 0.05},
     temporal_property="decision_date",
+    deletable=False,
     simplify=True,
 )

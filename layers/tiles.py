@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg as psycopg_dialect
 
 from gis.crs import WEB_MERCATOR, WGS84
-from layers.base import Layer
+from layers.base import PUBLIC, Audience, Layer
 
 EXTENT = 4096
 BUFFER = 64
@@ -57,7 +57,7 @@ def tile_properties(layer: Layer) -> dict[str, str]:
     return out
 
 
-def _layer_tile(layer: Layer, z: int) -> Select:
+def _layer_tile(layer: Layer, z: int, audience: Audience) -> Select:
     table = layer.table
     envelope = func.ST_TileEnvelope(z, bindparam("x", type_=Integer), bindparam("y", type_=Integer))
     geom = func.ST_Transform(table.c[layer.geometry_column], WEB_MERCATOR)
@@ -79,7 +79,7 @@ def _layer_tile(layer: Layer, z: int) -> Select:
         )
         .where(
             table.c[layer.geometry_column].op("&&")(func.ST_Transform(envelope, WGS84)),
-            layer.public_where(),
+            layer.where(audience),
         )
         .limit(layer.tile_feature_limit)
         .subquery()
@@ -93,22 +93,27 @@ def _layer_tile(layer: Layer, z: int) -> Select:
     ).select_from(q)
 
 
-def tile(layers: list[Layer], z: int) -> Select:
+def tile(layers: list[Layer], z: int, audiences: tuple[Audience, ...] | None = None) -> Select:
     """One MVT with a layer per (visible at ``z``) layer, for the tile given by the bound
     parameters ``x`` and ``y``; empty bytes when nothing is there.
 
     The statement depends only on the layers and the zoom, so it is built once per pair
     and reused (building it costs more than a small tile's query).
     """
-    return _tile_statement(tuple(layers), z)
+    return _tile_statement(tuple(layers), z, audiences or (PUBLIC,) * len(layers))
 
 
 @lru_cache(maxsize=512)
-def _tile_statement(layers: tuple[Layer, ...], z: int) -> Select:
-    visible = [layer for layer in layers if layer.min_zoom <= z <= layer.max_zoom]
+def _tile_statement(layers: tuple[Layer, ...], z: int, audiences: tuple[Audience, ...]) -> Select:
+    """``audiences[i]`` is what the reader may see of ``layers[i]``."""
+    visible = [
+        (layer, audience)
+        for layer, audience in zip(layers, audiences, strict=True)
+        if layer.min_zoom <= z <= layer.max_zoom
+    ]
     if not visible:
         return select(cast(b"", LargeBinary))
-    parts = [_layer_tile(layer, z).scalar_subquery() for layer in visible]
+    parts = [_layer_tile(layer, z, audience).scalar_subquery() for layer, audience in visible]
     combined: ColumnElement[Any] = parts[0]
     for part in parts[1:]:
         combined = combined.op("||")(part)
@@ -116,11 +121,14 @@ def _tile_statement(layers: tuple[Layer, ...], z: int) -> Select:
 
 
 @lru_cache(maxsize=512)
-def compiled(layers: tuple[Layer, ...], z: int) -> tuple[str, dict[str, Any]]:
+def compiled(
+    layers: tuple[Layer, ...], z: int, audiences: tuple[Audience, ...] | None = None
+) -> tuple[str, dict[str, Any]]:
     """The tile statement as driver SQL and its constant parameters (add ``x``, ``y``).
 
     Tiles are the hottest path; running the SQL on the driver connection skips the ORM
     layer's per-execution parameter and result processing.
     """
-    statement = _tile_statement(layers, z).compile(dialect=psycopg_dialect())
+    audiences = audiences or (PUBLIC,) * len(layers)
+    statement = _tile_statement(layers, z, audiences).compile(dialect=psycopg_dialect())
     return str(statement), dict(statement.params)

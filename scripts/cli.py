@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import create_engine
 
 from api.settings import DatabaseSettings, get_settings
-from scripts import migrate
+from scripts import migrate, staff_cli
 from scripts.cluster import Cluster, ClusterError, ensure_database
 
 app = typer.Typer(
@@ -22,6 +22,8 @@ db = typer.Typer(
 app.add_typer(db, name="db")
 service_area = typer.Typer(help="The area every stored geometry must lie in.", no_args_is_help=True)
 app.add_typer(service_area, name="service-area")
+app.add_typer(staff_cli.user, name="user")
+app.add_typer(staff_cli.token, name="token")
 
 
 def _db_settings() -> DatabaseSettings:
@@ -235,6 +237,13 @@ def import_file(
     report_dir: Annotated[
         Path | None, typer.Option(help="Where to write report.json and problems.geojson")
     ] = None,
+    reason: Annotated[
+        str | None, typer.Option(help='Why, as the journal records it (default "import of FILE")')
+    ] = None,
+    as_account: Annotated[
+        str | None,
+        typer.Option("--as", help="Act for this staff account (default: the actor cli)"),
+    ] = None,
 ) -> None:
     """Validate a file and import it into a layer in one transaction.
 
@@ -247,9 +256,18 @@ def import_file(
     from rich.progress import Progress
 
     from gis.errors import GISError
-    from layers.imports import run_import
+    from layers import accounts
+    from layers.imports import import_as
 
     engine = create_engine(_db_settings().sqlalchemy_url())
+    actor = accounts.CLI_ACTOR
+    if as_account is not None:
+        with engine.connect() as conn:
+            try:
+                actor = accounts.principal_named(conn, as_account).name
+            except accounts.AccountError as exc:
+                engine.dispose()
+                _fail(str(exc))
     try:
         with Progress(transient=True) as bar:
             task = bar.add_task(f"Reading {path.name}", total=None)
@@ -264,8 +282,10 @@ def import_file(
                 # of unknown length: the bar pulses
                 bar.update(task, description=phases[phase], completed=done, total=total)
 
-            report = run_import(
+            report = import_as(
                 engine,
+                actor,
+                reason,
                 path,
                 layer,
                 source_layer=source_layer,

@@ -18,6 +18,8 @@ from api.errors import BadRequest, problems
 from api.http import cached
 from api.links import base_url, link
 from api.session import SESSION_OPTIONS
+from api.staff import rules
+from api.staff.auth import principal
 from layers import exports, features
 from layers.properties import Kind, kind
 
@@ -63,18 +65,20 @@ async def items(
 ) -> Response:
     crs_uri, out_crs = params.output_crs(p.crs)
     query = params.items_query(layer, p, request.query_params)
+    audience = rules.audience(principal(request), layer.id)
     if p.f in params.DOWNLOADS:
         async with heavy_slot(request):
             return await _download(request, layer, query, p.f, out_crs.srid)
     if query.limit > HEAVY_PAGE:
         async with heavy_slot(request):
-            return await _page(request, layer, conn, query, crs_uri, out_crs)
-    return await _page(request, layer, conn, query, crs_uri, out_crs)
+            return await _page(request, layer, conn, query, crs_uri, out_crs, audience)
+    return await _page(request, layer, conn, query, crs_uri, out_crs, audience)
 
 
-async def _page(request, layer, conn, query, crs_uri: str, out_crs) -> Response:
+async def _page(request, layer, conn, query, crs_uri: str, out_crs, audience) -> Response:
     try:
-        rows = list((await conn.execute(features.items(layer, query, out_crs))).all())
+        statement = features.items(layer, query, out_crs, audience)
+        rows = list((await conn.execute(statement)).all())
     except DBAPIError as exc:
         _refuse_failed_filter(exc, layer.id, query)
         raise
@@ -94,7 +98,8 @@ async def _page(request, layer, conn, query, crs_uri: str, out_crs) -> Response:
     if query.after is None and query.before is None and not has_more:
         meta["numberMatched"] = len(rows)
     elif layer.cheap_count:
-        meta["numberMatched"] = (await conn.execute(features.count(layer, query))).scalar_one()
+        matched = await conn.execute(features.count(layer, query, audience))
+        meta["numberMatched"] = matched.scalar_one()
     meta["links"] = links
     body = (
         b'{"type":"FeatureCollection","features":['
@@ -158,17 +163,28 @@ async def feature(
 ) -> Response:
     crs_uri, out_crs = params.output_crs(crs)
     key = params.feature_key(layer, feature_id)
-    text = None
+    audience = rules.audience(principal(request), layer.id)
+    found = None
     if key is not None:
-        text = (await conn.execute(features.one(layer, key, out_crs))).scalar_one_or_none()
-    if text is None:
+        found = (await conn.execute(features.one(layer, key, out_crs, audience))).one_or_none()
+    if found is None:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
+    text, version = found
+    body = feature_body(request, layer, feature_id, text)
+    # The row's version is the ETag of every representation (CRS, gzip): If-Match on a
+    # write compares it (api/routers/editing.py).
+    return cached(
+        request, body, GEOJSON, headers={"Content-Crs": f"<{crs_uri}>"}, etag=f'"{version}"'
+    )
+
+
+def feature_body(request: Request, layer, feature_id: str, text: str) -> bytes:
+    """A feature's GeoJSON text with its links."""
     links = [
         link(request, f"/collections/{layer.id}/items/{feature_id}", "self", GEOJSON),
         link(request, f"/collections/{layer.id}", "collection", "application/json"),
     ]
-    body = text[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}"
-    return cached(request, body, GEOJSON, headers={"Content-Crs": f"<{crs_uri}>"})
+    return text[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}"
 
 
 #: JSON Schema of each kind of property (layers.properties says which kind a column is).

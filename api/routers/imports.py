@@ -30,16 +30,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import sync_engine
 from api.errors import PROBLEM_JSON, BadRequest, problems
 from api.settings import Settings
-from api.staff.auth import require_staff
+from api.staff.auth import principal
+from api.staff.rules import may_write
 from gis.errors import GISError
-from layers.imports import TARGETS, Report, run_import
+from layers.imports import TARGETS, Report, import_as
 
 LOG = logging.getLogger(__name__)
 JSON = "application/json"
@@ -114,11 +115,10 @@ def router(settings: Settings) -> APIRouter:
         "/imports",
         summary="Validate an uploaded file and import it into a layer (staff)",
         max_body_size=settings.server.max_upload_mb * 1024 * 1024,
-        dependencies=[Depends(require_staff)],
         responses={
             200: {"description": "Imported, or importable with dry_run; the report"},
             202: {"description": "Started in the background (Prefer: respond-async)"},
-            **problems(400, 401, 413, 415, 422, 503),
+            **problems(400, 401, 403, 413, 415, 422, 503),
         },
     )
     async def create_import(
@@ -140,6 +140,11 @@ def router(settings: Settings) -> APIRouter:
     ) -> Response:
         if layer not in TARGETS:
             raise BadRequest("layer", f"not importable; importable: {', '.join(TARGETS)}")
+        who = principal(request)
+        if not may_write(who, layer):
+            raise HTTPException(
+                403, f"the role {who.role if who else 'of nobody'} does not write {layer}"
+            )
         tmp = Path(tempfile.mkdtemp(prefix="landplan-import-"))
         try:
             main = _save(files, tmp / "data")
@@ -160,10 +165,11 @@ def router(settings: Settings) -> APIRouter:
             "dry_run": dry_run,
         }
         engine = sync_engine(request)
+        as_who = (who.name if who else "", request.headers.get("landplan-reason"))
         if "respond-async" in request.headers.get("prefer", ""):
             job = Job(uuid.uuid4().hex, layer, main.name)
             _remember(request, job)
-            work = _work(job, engine, main, layer, options, tmp)
+            work = _work(job, engine, as_who, main, layer, options, tmp)
             task = asyncio.get_running_loop().create_task(work)
             running: set[asyncio.Task] = request.app.state.import_tasks
             running.add(task)  # held until done: the loop keeps only weak references
@@ -175,7 +181,7 @@ def router(settings: Settings) -> APIRouter:
                 headers={"Location": f"/imports/{job.id}", "Preference-Applied": "respond-async"},
             )
         try:
-            report = await run_in_threadpool(run_import, engine, main, layer, **options)
+            report = await run_in_threadpool(import_as, engine, *as_who, main, layer, **options)
         except GISError as exc:
             raise BadRequest("files", str(exc)) from None
         finally:
@@ -195,8 +201,7 @@ def router(settings: Settings) -> APIRouter:
     @routes.get(
         "/imports/{job_id}",
         summary="The phase, progress and outcome of an import started with respond-async",
-        responses=problems(401, 404),
-        dependencies=[Depends(require_staff)],
+        responses=problems(401, 403, 404),
     )
     async def import_status(request: Request, job_id: str) -> Response:
         job = _jobs(request).get(job_id)
@@ -208,12 +213,18 @@ def router(settings: Settings) -> APIRouter:
 
 
 async def _work(
-    job: Job, engine: Any, main: Path, layer: str, options: dict[str, Any], tmp: Path
+    job: Job,
+    engine: Any,
+    as_who: tuple[str, str | None],
+    main: Path,
+    layer: str,
+    options: dict[str, Any],
+    tmp: Path,
 ) -> None:
     """Run an import for ``job`` in a worker thread; whatever happens, say so in the job."""
     try:
         report = await run_in_threadpool(
-            run_import, engine, main, layer, progress=job.progress, **options
+            import_as, engine, *as_who, main, layer, progress=job.progress, **options
         )
         job.finish(report)
     except GISError as exc:

@@ -9,6 +9,8 @@ from api.errors import BadRequest, ensure_database_up, problems
 from api.http import cached
 from api.links import base_url
 from api.routing import PathRoute
+from api.staff import rules
+from api.staff.auth import principal
 from layers import tiles
 from layers.base import Layer
 
@@ -22,7 +24,9 @@ MATRIX_SET = "WebMercatorQuad"
 async def _tile(request: Request, layers: tuple[Layer, ...], z: int, x: int, y: int) -> Response:
     if not tiles.in_matrix(z, x, y):
         raise HTTPException(404, f"tile {z}/{x}/{y} is outside the {MATRIX_SET} tile matrix set")
-    sql, constants = tiles.compiled(layers, z)
+    who = principal(request)
+    audiences = tuple(rules.audience(who, layer.id) for layer in layers) if who else None
+    sql, constants = tiles.compiled(layers, z, audiences)
     ensure_database_up(request)
     async with request.app.state.driver_pool.connection() as conn:
         cursor = await conn.execute(sql, {**constants, "x": x, "y": y})

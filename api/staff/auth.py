@@ -1,75 +1,78 @@
-"""Who is asking: the one check every staff route goes through, made before a request's
-body is read (a refused upload costs the server nothing).
+"""Who is asking, and may they: the one check every request goes through, made from its
+method, path and headers before its body is read or its parameters validated (a refused
+upload costs the server nothing).
 
-No address, header or network position is trusted: a request to a staff route carries
-``Authorization: Bearer <LANDPLAN_ADMIN_TOKEN>`` or is refused (401). Behind a proxy on
-the same machine every client comes "from 127.0.0.1", which is why the loopback is no
-credential. Staff accounts and roles replace the single token in a later issue; they go
-through this same check.
+No address, header or network position is trusted. Credentials are a bearer token
+(``Authorization: Bearer …``: an account's token, or ``LANDPLAN_ADMIN_TOKEN`` as an
+``admin``), on every path; or the session cookie, which the browser sends only under
+``/staff`` (its Path) and which this check reads only there, so that the public paths and
+the public map always read as the public. An unsafe method authenticated by the cookie
+must carry the session's CSRF token in ``X-CSRF-Token``. What each role may do is the
+table of :mod:`api.staff.rules`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-from dataclasses import dataclass
+import logging
+from datetime import timedelta
 
-from fastapi import HTTPException, Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from fastapi import Request
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import problem
+from api.errors import RETRY_AFTER_SECONDS, problem
 from api.settings import ServerSettings
+from api.staff import rules
+from layers import accounts
+from layers.accounts import Principal
+
+log = logging.getLogger("landplan.api")
+
+#: Keys in the request's scope: who is asking (None: the public), the decision made.
+PRINCIPAL = "landplan.principal"
+DECISION = "landplan.decision"
+SESSION_COOKIE = "landplan_session"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ADMIN = Principal(accounts.ADMIN_TOKEN_ACTOR, "admin", via="admin-token")
+
+#: The only media type each body-carrying route takes (415 otherwise, before the body).
+BODIES = {
+    ("POST", "/imports"): ("multipart/form-data",),
+    ("POST", "/collections/{collection_id}/items"): ("application/geo+json", "application/json"),
+    ("PUT", "/collections/{collection_id}/items/{feature_id}"): (
+        "application/geo+json",
+        "application/json",
+    ),
+    ("PATCH", "/collections/{collection_id}/items/{feature_id}"): (
+        "application/merge-patch+json",
+        "application/json",
+        "application/geo+json",
+    ),
+    ("POST", "/staff/auth/login"): ("application/json",),
+}
 
 
-@dataclass(frozen=True)
-class StaffRoute:
-    """``methods`` on ``path`` (or, with ``below``, on the paths under it) are for staff;
-    ``body`` is the media type their body must have (415 otherwise, also before it is
-    read). Other methods go on to the router, which answers 405 as for any path."""
-
-    path: str
-    methods: tuple[str, ...]
-    below: bool = False
-    body: str | None = None
-
-    def covers(self, method: str, path: str) -> bool:
-        if method not in self.methods:
-            return False
-        return path.startswith(self.path + "/") if self.below else path == self.path
+class Refused(Exception):
+    def __init__(self, status: int, detail: str):
+        self.status, self.detail = status, detail
 
 
-STAFF_ROUTES = (
-    StaffRoute("/imports", ("POST",), body="multipart/form-data"),
-    StaffRoute("/imports", ("GET", "HEAD"), below=True),
-)
+def csrf_token(session_id: str) -> str:
+    """The CSRF token of a session: derived from its id (a secret only the cookie
+    holder knows), so nothing more is stored."""
+    return hashlib.sha256(b"landplan-csrf:" + session_id.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Refusal:
-    status: int
-    detail: str
-
-
-def staff_route(method: str, path: str) -> StaffRoute | None:
-    return next((route for route in STAFF_ROUTES if route.covers(method, path)), None)
-
-
-def authorize(authorization: str | None, settings: ServerSettings) -> Refusal | None:
-    """None when the credentials are good; else why not."""
-    token = settings.admin_token.get_secret_value() if settings.admin_token else None
-    if not authorization:
-        return Refusal(401, "staff routes need credentials: Authorization: Bearer <token>")
-    scheme, _, given = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        return Refusal(401, "credentials are a bearer token: Authorization: Bearer <token>")
-    if token is None or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        return Refusal(401, "the credentials are not valid")
+def cookie(headers: dict[str, str], name: str) -> str | None:
+    for part in headers.get("cookie", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and value:
+            return value
     return None
-
-
-#: Set in the request's scope by :class:`StaffGate` when it let a staff request through;
-#: staff routes check it (:func:`require_staff`), so a route the gate did not see (a
-#: path written otherwise) is refused all the same.
-PASSED = "landplan.staff"
 
 
 def route_path(scope: Scope) -> str:
@@ -81,42 +84,123 @@ def route_path(scope: Scope) -> str:
     return path
 
 
-async def require_staff(request: Request) -> None:
-    if not request.scope.get(PASSED):
-        raise HTTPException(
-            401,
-            "staff routes need credentials: Authorization: Bearer <token>",
-            headers={"WWW-Authenticate": 'Bearer realm="landplan staff"'},
-        )
+async def authenticate(
+    scope: Scope, headers: dict[str, str], path: str, settings: ServerSettings
+) -> Principal | None:
+    """The caller, None for the public; :class:`Refused` for bad credentials."""
+    authorization = headers.get("authorization")
+    if authorization:
+        scheme, _, given = authorization.partition(" ")
+        given = given.strip()
+        if scheme.lower() == "bearer" and given:
+            return await _bearer(scope, given, settings)
+        if path.startswith(rules.STAFF_PREFIX + "/") or scope["method"] in UNSAFE:
+            raise Refused(401, "credentials are a bearer token: Authorization: Bearer <token>")
+        # Other schemes (a proxy's Basic) are no credential of ours: the public reads on.
+    if not path.startswith(rules.STAFF_PREFIX + "/"):
+        return None
+    session_id = cookie(headers, SESSION_COOKIE)
+    if session_id is None:
+        return None
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    principal = await _run(scope, accounts.principal_for_session, session_id, idle)
+    if principal is None:
+        return None  # ended or expired: the caller is signed out
+    if scope["method"] in UNSAFE and path not in ("/staff/auth/login", "/staff/auth/logout"):
+        given = headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(given.encode(), csrf_token(session_id).encode()):
+            raise Refused(403, "a change made with the session cookie needs X-CSRF-Token")
+    return principal
+
+
+async def _bearer(scope: Scope, given: str, settings: ServerSettings) -> Principal:
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    if token is not None and hmac.compare_digest(given.encode(), token.encode()):
+        return ADMIN
+    principal = None
+    if given.startswith("lpt_"):
+        principal = await _run(scope, accounts.principal_for_token, given)
+    if principal is None:
+        raise Refused(401, "the credentials are not valid (unknown, expired or revoked)")
+    return principal
+
+
+async def _run(scope: Scope, function, *args):
+    engine = scope["app"].state.engine
+    async with engine.connect() as conn:
+        return await conn.run_sync(function, *args)
+
+
+def principal(request: Request) -> Principal | None:
+    """Who is asking (None: the public), as the gate found."""
+    return request.scope.get(PRINCIPAL)
 
 
 class StaffGate:
-    """Refuses a staff request without good credentials, or with a body of the wrong
-    media type, from its headers alone."""
+    """Authenticates every request from its headers and applies the authorization table
+    (:func:`api.staff.rules.decide`); refuses with 401/403/415 before the body is read."""
 
     def __init__(self, app: ASGIApp, settings: ServerSettings):
         self.app = app
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        http = scope["type"] == "http"
-        route = staff_route(scope["method"], route_path(scope)) if http else None
-        if route is None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = route_path(scope)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        refusal = authorize(headers.get("authorization"), self.settings)
-        if refusal is None and route.body is not None:
-            media = headers.get("content-type", "").split(";")[0].strip().lower()
-            if media != route.body:
-                refusal = Refusal(
-                    415, f"the body of {scope['method']} {route.path} is {route.body}"
-                )
-        if refusal is None:
-            scope[PASSED] = True
+        try:
+            who = await authenticate(scope, headers, path, self.settings)
+            decision = rules.decide(scope["method"], path, who)
+            if decision.status is not None:
+                raise Refused(decision.status, decision.detail)
+            _check_body(scope["method"], decision, headers)
+        except Refused as refused:
+            response = problem(refused.status, refused.detail, instance=scope.get("path"))
+            if refused.status == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="landplan staff"'
+            await response(scope, receive, send)
+            return
+        except (OperationalError, PoolTimeout):
+            busy = problem(503, "the database is not answering; try again shortly")
+            busy.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            await busy(scope, receive, send)
+            return
+        scope[PRINCIPAL] = who
+        scope[DECISION] = decision
+        if who is None:
             await self.app(scope, receive, send)
             return
-        response = problem(refusal.status, refusal.detail, instance=scope.get("path"))
-        if refusal.status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="landplan staff"'
-        await response(scope, receive, send)
+        await self.app(scope, receive, _private(send))
+
+
+def _check_body(method: str, decision: rules.Decision, headers: dict[str, str]) -> None:
+    # The /staff copy of a route takes what the public route takes (same template).
+    template = decision.template or ""
+    media_types = BODIES.get((method, template))
+    if media_types is None:
+        return
+    media = headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in media_types:
+        raise Refused(415, f"the body of {method} {template} is {' or '.join(media_types)}")
+
+
+def _private(send: Send) -> Send:
+    """Responses computed for a staff audience are the caller's alone: no cache keeps
+    them, and none serves them to another caller."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            vary = {b"Authorization", b"Cookie"}
+            kept = []
+            for key, value in message.get("headers", []):
+                if key.lower() == b"vary":
+                    vary.update(v.strip() for v in value.split(b",") if v.strip())
+                elif key.lower() != b"cache-control":
+                    kept.append((key, value))
+            kept += [(b"cache-control", b"private, no-store"), (b"vary", b", ".join(sorted(vary)))]
+            message = {**message, "headers": kept}
+        await send(message)
+
+    return sending

@@ -24,10 +24,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
 from sqlalchemy import (
+    Connection,
     Engine,
     func,
     select,
@@ -61,7 +63,7 @@ __all__ = [
 
 
 def run_import(
-    engine: Engine,
+    bind: Engine | Connection,
     path: Path,
     layer: str,
     *,
@@ -78,7 +80,29 @@ def run_import(
     upsert it in one transaction. ``progress(phase, features read, features in the file)``
     is told of each batch read and of the start of the checks and of the write. Raises
     :class:`ImportStopped` or :class:`gis.sources.SourceError` when it cannot start or
-    the file cannot be read."""
+    the file cannot be read.
+
+    Given a connection, the import is part of the caller's transaction (a savepoint,
+    released or rolled back as above; the caller commits), so that it can say who
+    imports and why (:func:`layers.editing.context`) and be one step of a larger change.
+    Given an engine, it runs in a transaction of its own.
+    """
+    if isinstance(bind, Engine):
+        with bind.connect() as conn, conn.begin():
+            return run_import(
+                conn,
+                path,
+                layer,
+                source_layer=source_layer,
+                crs=crs,
+                encoding=encoding,
+                mapping=mapping,
+                fix=fix,
+                dry_run=dry_run,
+                batch_size=batch_size,
+                progress=progress,
+            )
+    conn = bind
     target = TARGETS.get(layer)
     if target is None:
         raise ImportStopped(f"unknown layer {layer!r}; importable: {', '.join(TARGETS)}")
@@ -93,7 +117,7 @@ def run_import(
         # Told the encoding: the staff member has seen the text, the file's .cpg may lie
         # (famis writes UTF-8 over TCVN3 bytes). Read the bytes and decode them as told.
         source = replace(source, declared_encoding=False)
-    source_crs = _source_crs(engine, source, crs)
+    source_crs = _source_crs(conn, source, crs)
     batches: Iterable[list[dict]] = read_batches(source, batch_size)
     source_fields = list(source.fields)
     features = source.count
@@ -122,7 +146,7 @@ def run_import(
     fields = plan_fields(target, resolved, field_map)
     staging = staging_table(target, [f.name for f in fields])
     clock = time.perf_counter()
-    with engine.connect() as conn, conn.begin() as transaction:
+    with conn.begin_nested() as transaction:
         staging.create(conn)
         same_crs = crs_from_user_input(source_crs).to_epsg() == STORAGE_SRID
         from_crs = None if same_crs else source_crs
@@ -188,14 +212,26 @@ def run_import(
     return report
 
 
-def _source_crs(engine: Engine, source: Source, given: str | None) -> str:
+def import_as(
+    engine: Engine, actor: str, reason: str | None, path: Path, layer: str, **options: Any
+) -> Report:
+    """:func:`run_import` in a transaction that says who imports and why (default
+    "import of FILE"), as the journal of edits records it."""
+    from layers.editing import context
+
+    with engine.connect() as conn, conn.begin():
+        conn.execute(context(actor, "import", reason or f"import of {path.name}"))
+        return run_import(conn, path, layer, **options)
+
+
+def _source_crs(conn: Connection, source: Source, given: str | None) -> str:
     if given:
         crs = crs_from_user_input(given)
         epsg = crs.to_epsg()
         return f"EPSG:{epsg}" if epsg else crs.to_wkt()
     if source.crs:
         return source.crs
-    area = _service_area_bounds(engine)
+    area = _service_area_bounds(conn)
     suggestions = suggest_crs(source.bounds, area) if source.bounds else []
     hint = (
         "; the coordinates fit " + ", ".join(f"EPSG:{c}" for c in suggestions)
@@ -207,11 +243,10 @@ def _source_crs(engine: Engine, source: Source, given: str | None) -> str:
     )
 
 
-def _service_area_bounds(engine: Engine) -> tuple[float, float, float, float]:
+def _service_area_bounds(conn: Connection) -> tuple[float, float, float, float]:
     box = func.Box2D(func.ST_Transform(ServiceArea.__table__.c.geom, WGS84))
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))
-        ).one()
+    row = conn.execute(
+        select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))
+    ).one()
     xmin, ymin, xmax, ymax = row
     return (xmin, ymin, xmax, ymax)

@@ -46,3 +46,43 @@ def fuzzed_api_schema(fuzzed_api_url, tmp_path_factory):
 def fuzz_session() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def staff_database(make_demo_database):
+    """A demo database of its own for tests that write, with an account of every role
+    (tests.staff)."""
+    from tests.staff import make_staff
+
+    url = make_demo_database("staff")
+    return url, make_staff(url)
+
+
+@pytest.fixture(scope="session")
+def staff(staff_database):
+    return staff_database[1]
+
+
+@pytest.fixture(scope="session")
+def staff_api(staff_database) -> Iterator[str]:
+    """The API over the staff database, as deployed: If-Match required."""
+    url = staff_database[0].render_as_string(hide_password=False)
+    yield from serve(settings_for(url))
+
+
+@pytest.fixture(scope="session")
+def lenient_api(staff_database) -> Iterator[str]:
+    """The same database served with ``LANDPLAN_REQUIRE_IF_MATCH=false`` (stock QGIS)."""
+    from api.settings import ServerSettings
+
+    url = staff_database[0].render_as_string(hide_password=False)
+    yield from serve(settings_for(url, ServerSettings(require_if_match=False)))
+
+
+@pytest.fixture
+def staff_engine(staff_database):
+    from sqlalchemy import create_engine
+
+    engine = create_engine(staff_database[0])
+    yield engine
+    engine.dispose()

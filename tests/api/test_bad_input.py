@@ -250,7 +250,9 @@ def test_openapi_documents_400_problems_not_422(client):
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
-            assert "422" not in responses or path == "/imports", (method, path)
+            # 422 is a rule of the data refusing a write (an import, an edit).
+            writes = path == "/imports" or method in ("post", "put", "patch")
+            assert "422" not in responses or writes, (method, path)
             if operation.get("parameters"):
                 assert "400" in responses, (method, path)
             for code in [code for code in responses if code.startswith(("4", "5"))]:

@@ -44,10 +44,16 @@ def test_upgrade_downgrade_upgrade(make_database):
     migrate.upgrade(url)
     tables, private, srid, functions = _state(engine)
     assert tables == TABLES
-    assert private == {"parcel_holders"}
+    assert private == {
+        "parcel_holders",
+        "staff_accounts",
+        "staff_tokens",
+        "staff_sessions",
+        "edits",
+    }
     assert srid == 1
     # 0001: four checks, 0002: folding, 0003: two set-based checks, 0006: the WGS 84 copy
-    assert functions == 8
+    assert functions == 11
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM land_use_codes")).scalar() == 33
         assert conn.execute(text("SELECT count(*) FROM service_area")).scalar() == 1

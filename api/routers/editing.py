@@ -1,0 +1,361 @@
+"""OGC API Features Part 4: create, replace, update (JSON merge patch), delete, with
+optimistic locking (ETag = the row's version, If-Match) so that no update is lost.
+
+Who may is decided before this code runs (api/staff/rules.py). Every write is one
+transaction that says who and why (``Landplan-Reason``), the database checks its rules
+(422 naming the rule), and the answer is the feature as the writer now reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+import orjson
+from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import Path as FastPath
+from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from api.deps import LayerDep
+from api.errors import BadRequest, RuleBroken, ensure_database_up, problems
+from api.links import base_url
+from api.params import feature_key
+from api.routers.features import GEOJSON, feature_body
+from api.staff import rules
+from api.staff.auth import DECISION, principal
+from gis.crs import CRSError, ogc_crs
+from layers import editing, features
+from layers.accounts import Principal
+from layers.base import Layer
+from layers.properties import check_text
+
+router = APIRouter(tags=["editing"])
+log = logging.getLogger("landplan.api")
+
+#: Largest feature body taken (a detailed plan boundary is a few MiB at most).
+MAX_BODY = 32 * 1024 * 1024
+REASON_HEADER = "Landplan-Reason"
+MAX_REASON = 2000
+
+FEATURE_SCHEMA = {
+    "type": "object",
+    "required": ["type", "geometry", "properties"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "geometry": {
+            "type": "object",
+            "required": ["type", "coordinates"],
+            "properties": {
+                "type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
+                "coordinates": {"type": "array"},
+            },
+        },
+        "properties": {"type": "object"},
+    },
+}
+PATCH_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "geometry": FEATURE_SCHEMA["properties"]["geometry"],  # type: ignore[index]
+        "properties": {"type": "object"},
+    },
+}
+
+
+def _body_doc(schema: dict, *media: str) -> dict:
+    return {"requestBody": {"required": True, "content": {m: {"schema": schema} for m in media}}}
+
+
+ContentCrs = Annotated[
+    str | None,
+    Header(
+        alias="Content-Crs",
+        description="CRS of the body's coordinates: CRS84 (default) or EPSG:9210 (VN-2000)",
+    ),
+]
+Reason = Annotated[
+    str | None,
+    Header(alias=REASON_HEADER, description="Why (percent-encoded UTF-8); recorded"),
+]
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", description='The ETag the change replaces ("*": any)')
+]
+FeatureId = Annotated[str, FastPath(examples=["1"])]
+
+
+def _srid(content_crs: str | None) -> int:
+    try:
+        return ogc_crs(content_crs.strip().strip("<>"))[1] if content_crs else 4326
+    except CRSError as exc:
+        raise BadRequest("Content-Crs", str(exc)) from None
+
+
+def _reason(given: str | None) -> str | None:
+    if given is None or not given.strip():
+        return None
+    text = unquote(given.encode("latin-1").decode("utf-8", "replace")).strip()
+    if len(text) > MAX_REASON:
+        raise BadRequest(REASON_HEADER, f"at most {MAX_REASON} characters")
+    try:
+        return check_text(text, REASON_HEADER)
+    except ValueError as exc:
+        raise BadRequest(REASON_HEADER, str(exc)) from None
+
+
+async def _json(request: Request) -> Any:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        raise HTTPException(413, f"a feature body is at most {MAX_BODY // 2**20} MiB")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise HTTPException(413, f"a feature body is at most {MAX_BODY // 2**20} MiB")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("body", f"not JSON: {exc}") from None
+
+
+def _parse(layer: Layer, body: Any, srid: int, partial: bool) -> editing.Changes:
+    try:
+        return editing.parse(layer, body, srid, partial=partial)
+    except editing.FeatureError as exc:
+        raise BadRequest(
+            f"body{exc.where.replace('/', '.') if exc.where else ''}", exc.detail
+        ) from None
+
+
+@asynccontextmanager
+async def _writing(
+    request: Request, who: Principal, reason: str | None, unconditional: bool = False
+) -> AsyncIterator[AsyncConnection]:
+    """One transaction for the request's write, with who and why set in it; a rule of the
+    database that refuses it is a 422 naming the rule (and nothing is written)."""
+    ensure_database_up(request)
+    async with request.app.state.engine.connect() as conn:
+        await conn.execution_options(isolation_level="READ COMMITTED")
+        try:
+            async with conn.begin():
+                await conn.execute(editing.context(who.name, "api", reason, unconditional))
+                yield conn
+        except (IntegrityError, DBAPIError) as exc:
+            _refuse_by_rule(request, exc)
+            raise
+
+
+#: SQLSTATE classes a feature's values can break: integrity (23), data (22), and the
+#: check_violation that the database's rule triggers raise.
+RULE_CLASSES = ("23", "22")
+
+
+def _refuse_by_rule(request: Request, exc: DBAPIError) -> None:
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or ""
+    if not state.startswith(RULE_CLASSES):
+        return
+    diag = getattr(orig, "diag", None)
+    rule = getattr(diag, "constraint_name", None) or getattr(diag, "column_name", None)
+    message = getattr(diag, "message_primary", None) or "refused by a rule of the data"
+    raise RuleBroken(rule or f"SQLSTATE {state}", message, request.url.path) from None
+
+
+async def _in_units(conn: AsyncConnection, layer: Layer, key: int, who: Principal) -> None:
+    if not who.units:
+        return
+    outside = (await conn.execute(editing.outside_units(layer, key, who.units))).scalar()
+    if outside:
+        raise HTTPException(
+            403, f"the feature lies outside the units of {who.name} ({', '.join(who.units)})"
+        )
+
+
+async def _answer(
+    request: Request, conn: AsyncConnection, layer: Layer, key: int, status: int = 200
+) -> Response:
+    audience = rules.audience(principal(request), layer.id)
+    crs = features.OutputCRS()
+    text, version = (await conn.execute(features.one(layer, key, crs, audience))).one()
+    body = feature_body(request, layer, str(key), text)
+    headers = {
+        "ETag": f'"{version}"',
+        "Content-Crs": "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>",
+    }
+    if status == 201:
+        headers["Location"] = f"{base_url(request)}{_items_path(request, layer)}/{key}"
+    return Response(body, status_code=status, media_type=GEOJSON, headers=headers)
+
+
+def _items_path(request: Request, layer: Layer) -> str:
+    decision = request.scope.get(DECISION)
+    prefix = rules.STAFF_PREFIX if decision is not None and decision.staff else ""
+    return f"{prefix}/collections/{layer.id}/items"
+
+
+def _writer(request: Request) -> Principal:
+    who = principal(request)
+    if who is None:  # the gate refuses first; never write as nobody
+        raise HTTPException(401, "writes need credentials")
+    return who
+
+
+@router.post(
+    "/collections/{collection_id}/items",
+    summary="Add a feature (staff)",
+    status_code=201,
+    response_class=Response,
+    responses={201: {"content": {GEOJSON: {}}}, **problems(400, 401, 403, 404, 413, 415, 422, 503)},
+    openapi_extra=_body_doc(FEATURE_SCHEMA, GEOJSON, "application/json"),
+)
+async def create(
+    request: Request, layer: LayerDep, content_crs: ContentCrs = None, reason: Reason = None
+) -> Response:
+    who = _writer(request)
+    changes = _parse(layer, await _json(request), _srid(content_crs), partial=False)
+    async with _writing(request, who, _reason(reason)) as conn:
+        key, _ = (await conn.execute(editing.create(layer, changes))).one()
+        await _in_units(conn, layer, key, who)
+        return await _answer(request, conn, layer, key, status=201)
+
+
+async def _change(
+    request: Request,
+    layer: Layer,
+    feature_id: str,
+    if_match: str | None,
+    reason: str | None,
+    changes: editing.Changes | None,
+) -> Response:
+    """PUT, PATCH (``changes``) and DELETE (None): the same preconditions."""
+    who = _writer(request)
+    key = feature_key(layer, feature_id)
+    if key is None:
+        raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
+    settings = request.app.state.settings.server
+    if if_match is None and settings.require_if_match:
+        raise HTTPException(
+            428, "send If-Match with the feature's ETag (GET it first), or '*' to overwrite"
+        )
+    async with _writing(request, who, _reason(reason), unconditional=if_match is None) as conn:
+        found = (await conn.execute(editing.current(layer, key))).one_or_none()
+        if found is None:
+            raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
+        if if_match is not None and not _matches(if_match, found.version):
+            raise HTTPException(
+                412,
+                f"the feature has changed: version {found.version}, written by "
+                f"{found.updated_by} at {found.updated_at.isoformat()}; GET it again",
+                headers={"ETag": f'"{found.version}"'},
+            )
+        await _in_units(conn, layer, key, who)
+        if changes is None:
+            await conn.execute(editing.remove(layer, key, None))
+            return Response(status_code=204)
+        await conn.execute(editing.change(layer, key, changes, None))
+        await _in_units(conn, layer, key, who)
+        return await _answer(request, conn, layer, key)
+
+
+def _matches(if_match: str, version: int) -> bool:
+    """RFC 9110 If-Match: ``*`` or a list of strong ETags, one of them the version's."""
+    tags = [tag.strip() for tag in if_match.split(",")]
+    return "*" in tags or f'"{version}"' in tags
+
+
+FEATURE_PATH = "/collections/{collection_id}/items/{feature_id}"
+WRITE_ERRORS = problems(400, 401, 403, 404, 412, 413, 415, 422, 428, 503)
+
+
+@router.put(
+    FEATURE_PATH,
+    summary="Replace a feature (staff)",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}, **WRITE_ERRORS},
+    openapi_extra=_body_doc(FEATURE_SCHEMA, GEOJSON, "application/json"),
+)
+async def replace(
+    request: Request,
+    layer: LayerDep,
+    feature_id: FeatureId,
+    if_match: IfMatch = None,
+    content_crs: ContentCrs = None,
+    reason: Reason = None,
+) -> Response:
+    changes = _parse(layer, await _json(request), _srid(content_crs), partial=False)
+    return await _change(request, layer, feature_id, if_match, reason, changes)
+
+
+@router.patch(
+    FEATURE_PATH,
+    summary="Change some properties or the geometry of a feature (JSON merge patch; staff)",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}, **WRITE_ERRORS},
+    openapi_extra=_body_doc(PATCH_SCHEMA, "application/merge-patch+json", "application/json"),
+)
+async def patch(
+    request: Request,
+    layer: LayerDep,
+    feature_id: FeatureId,
+    if_match: IfMatch = None,
+    content_crs: ContentCrs = None,
+    reason: Reason = None,
+) -> Response:
+    changes = _parse(layer, await _json(request), _srid(content_crs), partial=True)
+    return await _change(request, layer, feature_id, if_match, reason, changes)
+
+
+@router.delete(
+    FEATURE_PATH,
+    summary="Delete a feature (staff; not parcels nor planning projects)",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "Deleted"}, **problems(401, 403, 404, 405, 412, 428, 503)},
+)
+async def remove(
+    request: Request,
+    layer: LayerDep,
+    feature_id: FeatureId,
+    if_match: IfMatch = None,
+    reason: Reason = None,
+) -> Response:
+    if not layer.deletable:
+        allowed = ", ".join(_methods(request, layer, item=True))
+        raise HTTPException(
+            405,
+            f"{layer.id} are never deleted: they are retired or cancelled by a decision",
+            headers={"Allow": allowed},
+        )
+    return await _change(request, layer, feature_id, if_match, reason, None)
+
+
+def _methods(request: Request, layer: Layer, item: bool) -> list[str]:
+    methods = rules.allowed_methods(principal(request), layer.id, item)
+    return [m for m in methods if m != "DELETE" or layer.deletable]
+
+
+@router.options(
+    "/collections/{collection_id}/items",
+    summary="The methods the caller may use on the items",
+    status_code=204,
+    response_class=Response,
+    responses=problems(404),
+)
+async def items_options(request: Request, layer: LayerDep) -> Response:
+    return Response(status_code=204, headers={"Allow": ", ".join(_methods(request, layer, False))})
+
+
+@router.options(
+    FEATURE_PATH,
+    summary="The methods the caller may use on the feature",
+    status_code=204,
+    response_class=Response,
+    responses=problems(404),
+)
+async def feature_options(request: Request, layer: LayerDep, feature_id: FeatureId) -> Response:
+    allowed = ", ".join(_methods(request, layer, True))
+    return Response(status_code=204, headers={"Allow": allowed})

@@ -1,0 +1,210 @@
+"""Writing features (OGC API Features Part 4): checked values in, SQL statements out.
+
+A feature's body is parsed here into :class:`Changes` (properties of the right type,
+a polygonal geometry with finite coordinates inside its CRS's area of use); the database
+then checks its rules (validity, service area, zone inside its plan, codes) and bumps
+the row's ``version`` (migration 0008), which is the ETag. A conditional write names the
+version it replaces in its WHERE clause, so of two editors racing on one version, the
+second's UPDATE finds no row once the first has committed: no lost update.
+
+Each write transaction says who writes and why (:func:`context`): the journal
+``private.edits`` and the row's ``updated_by`` take it from there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+from sqlalchemy import Select, delete, func, insert, literal, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from gis.crs import WGS84, in_area_of_use
+from layers import accounts
+from layers.base import STORAGE_SRID, Audience, Layer
+from layers.properties import Kind, PropertyValueError, check_value, kind
+
+#: What a writer reads and writes: every row, public and private properties.
+EDITOR = Audience(all_rows=True, private=True)
+
+
+class FeatureError(ValueError):
+    """The body is not a feature of the layer: ``where`` (a JSON pointer) and why."""
+
+    def __init__(self, where: str, detail: str):
+        super().__init__(f"{where}: {detail}")
+        self.where, self.detail = where, detail
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Checked column values, and the geometry as WKB in ``srid`` (None: unchanged)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    geometry: bytes | None = None
+    srid: int = WGS84
+
+
+def writable(layer: Layer) -> tuple[str, ...]:
+    """The properties a writer sets: the readable ones but those the database computes."""
+    return tuple(name for name in layer.properties(EDITOR) if layer.table.c[name].computed is None)
+
+
+def parse(layer: Layer, body: Any, srid: int, *, partial: bool) -> Changes:
+    """A GeoJSON Feature (``partial``: a JSON merge patch of one) as checked changes.
+
+    A full feature sets every writable property (absent ones become null); a patch sets
+    the ones it names (``null`` clears one). Properties the database computes (areas)
+    are ignored, as QGIS sends back what it read; unknown ones are refused.
+    """
+    if not isinstance(body, dict):
+        raise FeatureError("", "the body is a GeoJSON Feature (a JSON object)")
+    if not partial and body.get("type") != "Feature":
+        raise FeatureError("/type", 'a GeoJSON Feature has "type": "Feature"')
+    properties = body.get("properties", {} if partial else None)
+    if properties is None and not partial:
+        properties = {}
+    if not isinstance(properties, dict):
+        raise FeatureError("/properties", "properties are a JSON object")
+    names = writable(layer)
+    computed = set(layer.properties(EDITOR)) - set(names)
+    values: dict[str, Any] = {} if partial else dict.fromkeys(names)
+    for name, value in properties.items():
+        if name in computed:
+            continue
+        if name not in names:
+            raise FeatureError(
+                f"/properties/{name}",
+                f"{layer.id} has no such property; writable: {', '.join(names)}",
+            )
+        values[name] = None if value is None else _value(layer, name, value)
+    geometry = None
+    if "geometry" in body or not partial:
+        if body.get("geometry") is None:
+            raise FeatureError("/geometry", f"a feature of {layer.id} needs a geometry")
+        geometry = _geometry(body["geometry"], srid)
+    return Changes(values, geometry, srid)
+
+
+def _value(layer: Layer, name: str, value: Any) -> Any:
+    column = layer.table.c[name]
+    expected = kind(column)
+    where = f"/properties/{name}"
+    if expected is Kind.INTEGER and not (isinstance(value, int) and not isinstance(value, bool)):
+        raise FeatureError(where, f"{name} is an integer")
+    if expected is Kind.DATE:
+        if not isinstance(value, str):
+            raise FeatureError(where, f"{name} is a date, YYYY-MM-DD")
+        try:
+            return date.fromisoformat(value) if len(value) == 10 else _no_date()
+        except ValueError:
+            raise FeatureError(where, f"{name} is a date, YYYY-MM-DD; not {value!r}") from None
+    if expected is Kind.ARRAY:
+        if not isinstance(value, list):
+            raise FeatureError(where, f"{name} is a list")
+        return value
+    try:
+        return check_value(layer, name, value)
+    except PropertyValueError as exc:
+        raise FeatureError(where, str(exc)) from None
+
+
+def _no_date() -> date:
+    raise ValueError
+
+
+def _geometry(given: Any, srid: int) -> bytes:
+    if not isinstance(given, dict) or given.get("type") not in ("Polygon", "MultiPolygon"):
+        raise FeatureError("/geometry", "a GeoJSON Polygon or MultiPolygon")
+    try:
+        geom = shape(given)
+    except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.ShapelyError):
+        raise FeatureError("/geometry", "not a valid GeoJSON geometry") from None
+    coords = shapely.get_coordinates(geom)
+    if geom.is_empty or len(coords) == 0:
+        raise FeatureError("/geometry", "the geometry is empty")
+    if not all(math.isfinite(c) for c in coords.ravel()):
+        raise FeatureError("/geometry", "coordinates must be finite numbers")
+    xmin, ymin, xmax, ymax = geom.bounds
+    if not (in_area_of_use(xmin, ymin, srid) and in_area_of_use(xmax, ymax, srid)):
+        raise FeatureError("/geometry", f"coordinates outside the area of use of EPSG:{srid}")
+    return shapely.to_wkb(geom, include_srid=False)
+
+
+def _geom(changes: Changes) -> ColumnElement[Any]:
+    made = func.ST_Multi(func.ST_GeomFromWKB(changes.geometry, changes.srid))
+    return made if changes.srid == STORAGE_SRID else func.ST_Transform(made, STORAGE_SRID)
+
+
+def _columns(layer: Layer, changes: Changes) -> dict[str, Any]:
+    values: dict[str, Any] = dict(changes.values)
+    if changes.geometry is not None:
+        values[layer.storage_geometry_column] = _geom(changes)
+    return values
+
+
+def create(layer: Layer, changes: Changes) -> Any:
+    table = layer.table
+    return (
+        insert(table)
+        .values(_columns(layer, changes))
+        .returning(table.c[layer.key], table.c.version)
+    )
+
+
+def change(layer: Layer, feature_id: int, changes: Changes, version: int | None) -> Any:
+    """UPDATE the feature if it is at ``version`` (None: whatever its version); returns
+    its new version, or no row."""
+    table = layer.table
+    where = [table.c[layer.key] == feature_id]
+    if version is not None:
+        where.append(table.c.version == version)
+    values = _columns(layer, changes) or {layer.key: table.c[layer.key]}
+    return update(table).where(*where).values(values).returning(table.c.version)
+
+
+def remove(layer: Layer, feature_id: int, version: int | None) -> Any:
+    table = layer.table
+    where = [table.c[layer.key] == feature_id]
+    if version is not None:
+        where.append(table.c.version == version)
+    return delete(table).where(*where).returning(table.c[layer.key])
+
+
+def current(layer: Layer, feature_id: int) -> Select:
+    """Who wrote the feature's current version, and when (for a 412), locking the row so
+    that it cannot change before the transaction ends."""
+    table = layer.table
+    return (
+        select(table.c.version, table.c.updated_by, table.c.updated_at)
+        .where(table.c[layer.key] == feature_id)
+        .with_for_update()
+    )
+
+
+def outside_units(layer: Layer, feature_id: int, units: tuple[str, ...]) -> Select:
+    """True when the feature lies outside ``units`` (a parcel by its unit code, with the
+    pre-2025 units merged into them; any other feature by a point on its surface)."""
+    table = layer.table
+    if "unit_code" in table.c:
+        inside: ColumnElement[bool] = table.c.unit_code.in_(accounts.units_covered(units))
+    else:
+        point = func.ST_PointOnSurface(table.c[layer.storage_geometry_column])
+        inside = func.coalesce(func.ST_Intersects(point, accounts.units_area(units)), False)
+    return select(~inside).where(table.c[layer.key] == feature_id)
+
+
+def context(actor: str, via: str, reason: str | None, unconditional: bool = False) -> Select:
+    """Who writes, through what and why, for the rest of the transaction: the database's
+    triggers record it (``SET LOCAL landplan.*``)."""
+    settings = {
+        "landplan.actor": actor,
+        "landplan.via": via,
+        "landplan.reason": reason or "",
+        "landplan.unconditional": "on" if unconditional else "off",
+    }
+    return select(*(func.set_config(literal(k), literal(v), True) for k, v in settings.items()))

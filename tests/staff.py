@@ -1,0 +1,43 @@
+"""Staff accounts for tests: one per role (and a planner limited to one unit), each with a
+bearer token, made through the same functions the CLI uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL
+
+from layers import accounts
+from layers.editing import context
+
+PASSWORD = "a long staff password"
+ROLES = ("planner", "cadastral", "land_fund", "admin")
+#: Thục Phán (01273 since the 2025 reform): the city's north and centre.
+LIMITED_UNIT = "01273"
+
+
+@dataclass(frozen=True)
+class Staff:
+    tokens: dict[str, str]
+
+    def headers(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[name]}"} if name in self.tokens else {}
+
+
+def make_staff(url: URL, prefix: str = "") -> Staff:
+    """Accounts ``<prefix><role>`` and ``<prefix>planner-north`` (limited to 01273)."""
+    engine = create_engine(url)
+    tokens = {}
+    with engine.begin() as conn:
+        conn.execute(context(accounts.CLI_ACTOR, "cli", "test accounts"))
+        for role in ROLES:
+            accounts.add_account(conn, f"{prefix}{role}", role, PASSWORD)
+            tokens[role] = accounts.create_token(conn, f"{prefix}{role}", timedelta(days=1))[1]
+        accounts.add_account(conn, f"{prefix}planner-north", "planner", PASSWORD, [LIMITED_UNIT])
+        tokens["planner-north"] = accounts.create_token(
+            conn, f"{prefix}planner-north", timedelta(days=1)
+        )[1]
+    engine.dispose()
+    return Staff(tokens)
