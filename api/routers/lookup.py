@@ -14,6 +14,8 @@ from api.deps import ConnectionDep
 from api.errors import BadRequest, problems
 from api.http import cached
 from api.params import ParcelNumberPath, SheetPath, UnitCodePath
+from api.staff import rules
+from api.staff.auth import principal
 from gis.crs import CRS84_URI
 from layers import lookup, search
 from layers.planning_projects import LEVELS
@@ -33,6 +35,15 @@ def _plan_groups(rows) -> dict[str, list[dict[str, Any]]]:
         zone = lookup.with_plan(row if isinstance(row, dict) else _row(row))
         groups[zone["plan"]["level"]].append(zone)
     return groups
+
+
+def _readers(request: Request) -> lookup.Readers:
+    """What the caller may see of each layer (the public's for anonymous callers)."""
+    who = principal(request)
+    if who is None:
+        return lookup.THE_PUBLIC
+    registry = request.app.state.registry
+    return lookup.Readers(tuple((name, rules.audience(who, name)) for name in registry))
 
 
 def _json(request: Request, payload: Any) -> Response:
@@ -62,7 +73,8 @@ async def point_lookup(
         where = {"x": x, "y": y, "crs": crs}
     else:
         raise BadRequest("lon", "give lon and lat, or x, y and crs")
-    found = (await conn.execute(lookup.everything_at_xy(srid), {"x": px, "y": py})).scalar_one()
+    statement = lookup.everything_at_xy(srid, _readers(request))
+    found = (await conn.execute(statement, {"x": px, "y": py})).scalar_one()
     units = found["units"]
     payload: dict[str, Any] = {
         "query": where,
@@ -88,10 +100,12 @@ async def parcel_planning(
     sheet: SheetPath,
     number: ParcelNumberPath,
 ) -> Response:
-    parcel = (await conn.execute(lookup.parcel_by_identity(unit, sheet, number))).first()
+    readers = _readers(request)
+    identity = lookup.parcel_by_identity(unit, sheet, number, readers.of(lookup.PARCELS))
+    parcel = (await conn.execute(identity)).first()
     if parcel is None:
         raise HTTPException(404, f"no parcel {unit}/{sheet}/{number}")
-    rows = (await conn.execute(lookup.zones_over_parcel(parcel.id))).all()
+    rows = (await conn.execute(lookup.zones_over_parcel(parcel.id, readers))).all()
     return _json(request, {"parcel": _row(parcel), "planning": _plan_groups(rows)})
 
 
