@@ -13,6 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -135,9 +136,13 @@ class Principal:
 CLI = Principal(CLI_ACTOR, "admin", via="cli")
 
 _hasher = PasswordHash((Argon2Hasher(),))
-#: Verified against when a name is unknown, so that an unknown name takes as long to
-#: refuse as a wrong password (no account enumeration by timing).
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when a name is unknown, so that an unknown name takes as long to
+    refuse as a wrong password (no account enumeration by timing)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -145,7 +150,7 @@ def hash_password(password: str) -> str:
 
 
 def password_matches(password: str, hashed: str | None) -> bool:
-    return _hasher.verify(password, hashed or _DUMMY_HASH) and hashed is not None
+    return _hasher.verify(password, hashed or _dummy_hash()) and hashed is not None
 
 
 def new_secret(prefix: str) -> str:

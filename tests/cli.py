@@ -10,11 +10,15 @@ from pathlib import Path
 LANDPLAN = str(Path(sys.executable).with_name("landplan"))
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run(
+    *args: str, env: dict[str, str] | None = None, input: str = ""
+) -> subprocess.CompletedProcess:
+    """``landplan ARGS``; ``input`` is its standard input (a pipe, not a terminal)."""
     return subprocess.run(
         [LANDPLAN, *args],
         capture_output=True,
         text=True,
+        input=input,
         env={**os.environ, **(env or {})},
         check=False,
     )
