@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 BROWSER_STAMP := $(VENV)/.browser
 API_PID := var/api.pid
 
-.PHONY: setup db demo test lint bench bench-import bench-page bench-contention stop clean
+.PHONY: setup db demo test lint bench bench-import bench-page bench-contention bench-editing stop clean
 
 setup: $(STAMP)
 
@@ -46,6 +46,10 @@ bench-import: setup
 bench-contention: db
 	$(LANDPLAN) demo-data
 	$(VENV)/bin/python -m scripts.bench.contention
+
+# PATCH with If-Match at 1, 4 and 16 clients against the bare UPDATE (1M parcels).
+bench-editing: db
+	$(VENV)/bin/python -m scripts.bench.editing
 
 # The public map's weight and first view against Folium's embedded GeoJSON (demo data).
 bench-page: db $(BROWSER_STAMP)

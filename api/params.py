@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Annotated, Literal
+from urllib.parse import unquote
 
 from fastapi import Path, Query
 from pydantic import BeforeValidator
@@ -238,6 +239,23 @@ def text(name: str, value: str) -> str:
     if "\x00" in value:
         raise BadRequest(name, "text must not contain a NUL character")
     return value
+
+
+REASON_HEADER = "Landplan-Reason"
+MAX_REASON = 2000
+
+
+def reason(given: str | None) -> str | None:
+    """Why a write is made, from ``Landplan-Reason``: percent-encoded UTF-8 (a header
+    holds Latin-1 at best; "Điều chỉnh" is ``%C4%90i%E1%BB%81u%20ch%E1%BB%89nh``); UTF-8
+    sent raw is taken too. None when absent or blank."""
+    if given is None or not given.strip():
+        return None
+    raw = given.encode("latin-1", "replace").decode("utf-8", "replace")
+    found = unquote(raw, errors="replace").strip()
+    if len(found) > MAX_REASON:
+        raise BadRequest(REASON_HEADER, f"at most {MAX_REASON} characters")
+    return text(REASON_HEADER, found) or None
 
 
 #: A parcel's identity in a path: the unit's five-digit code, map sheet and parcel number

@@ -26,7 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from gis.crs import WGS84, in_area_of_use
 from layers import accounts
 from layers.base import STORAGE_SRID, Audience, Layer
-from layers.properties import Kind, PropertyValueError, check_value, kind
+from layers.properties import Kind, PropertyValueError, check_text, check_value, kind
 
 #: What a writer reads and writes: every row, public and private properties.
 EDITOR = Audience(all_rows=True, private=True)
@@ -65,7 +65,10 @@ def parse(layer: Layer, body: Any, srid: int, *, partial: bool) -> Changes:
         raise FeatureError("", "the body is a GeoJSON Feature (a JSON object)")
     if not partial and body.get("type") != "Feature":
         raise FeatureError("/type", 'a GeoJSON Feature has "type": "Feature"')
-    properties = body.get("properties", {} if partial else None)
+    for member in () if partial else ("geometry", "properties"):
+        if member not in body:  # RFC 7946: both members, null or not
+            raise FeatureError(f"/{member}", f'a GeoJSON Feature has a "{member}" member')
+    properties = body.get("properties", {}) if partial else body["properties"]
     if properties is None and not partial:
         properties = {}
     if not isinstance(properties, dict):
@@ -97,15 +100,17 @@ def _value(layer: Layer, name: str, value: Any) -> Any:
     if expected is Kind.INTEGER and not (isinstance(value, int) and not isinstance(value, bool)):
         raise FeatureError(where, f"{name} is an integer")
     if expected is Kind.DATE:
-        if not isinstance(value, str):
-            raise FeatureError(where, f"{name} is a date, YYYY-MM-DD")
         try:
-            return date.fromisoformat(value) if len(value) == 10 else _no_date()
+            # fromisoformat also reads 20250701 and 2025-W27: only the plain form is a date.
+            if isinstance(value, str) and len(value) == 10 and value[4] == "-":
+                return date.fromisoformat(value)
         except ValueError:
-            raise FeatureError(where, f"{name} is a date, YYYY-MM-DD; not {value!r}") from None
+            pass
+        raise FeatureError(where, f"{name} is a date, YYYY-MM-DD")
     if expected is Kind.ARRAY:
         if not isinstance(value, list):
             raise FeatureError(where, f"{name} is a list")
+        _texts_in(value, where)
         return value
     try:
         return check_value(layer, name, value)
@@ -113,16 +118,47 @@ def _value(layer: Layer, name: str, value: Any) -> Any:
         raise FeatureError(where, str(exc)) from None
 
 
-def _no_date() -> date:
-    raise ValueError
+def _texts_in(value: Any, where: str) -> None:
+    """Every text inside a JSON value is text PostgreSQL can store (no NUL)."""
+    if isinstance(value, str):
+        try:
+            check_text(value, where)
+        except PropertyValueError as exc:
+            raise FeatureError(where, str(exc)) from None
+    elif isinstance(value, list):
+        for item in value:
+            _texts_in(item, where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _texts_in(key, where)
+            _texts_in(item, where)
+
+
+#: How deep a geometry's coordinates nest: polygons of rings of positions.
+DEPTH = {"Polygon": 3, "MultiPolygon": 4}
+
+
+def _positions(value: Any, depth: int) -> bool:
+    """Whether ``value`` is lists nested ``depth`` deep with positions (2 or 3 numbers)
+    at the bottom; shapely's own reading fails on anything else in its own ways."""
+    if not isinstance(value, list):
+        return False
+    if depth == 1:
+        return 2 <= len(value) <= 3 and all(
+            isinstance(c, int | float) and not isinstance(c, bool) for c in value
+        )
+    return all(_positions(item, depth - 1) for item in value)
 
 
 def _geometry(given: Any, srid: int) -> bytes:
-    if not isinstance(given, dict) or given.get("type") not in ("Polygon", "MultiPolygon"):
+    kind = given.get("type") if isinstance(given, dict) else None
+    if not isinstance(kind, str) or kind not in DEPTH:
         raise FeatureError("/geometry", "a GeoJSON Polygon or MultiPolygon")
+    if not _positions(given.get("coordinates"), DEPTH[kind]):
+        raise FeatureError("/geometry/coordinates", f"the coordinates of a GeoJSON {kind}")
     try:
         geom = shape(given)
-    except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.ShapelyError):
+    except (ValueError, shapely.errors.ShapelyError):  # a ring of fewer than 4 positions
         raise FeatureError("/geometry", "not a valid GeoJSON geometry") from None
     coords = shapely.get_coordinates(geom)
     if geom.is_empty or len(coords) == 0:

@@ -12,7 +12,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
-from urllib.parse import unquote
 
 import orjson
 from fastapi import APIRouter, Header, HTTPException, Request
@@ -24,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from api.deps import LayerDep
 from api.errors import BadRequest, RuleBroken, ensure_database_up, problems
 from api.links import base_url
-from api.params import feature_key
+from api.params import REASON_HEADER, feature_key
+from api.params import reason as reason_of
 from api.routers.features import GEOJSON, feature_body
 from api.staff import rules
 from api.staff.auth import DECISION, principal
@@ -32,15 +32,12 @@ from gis.crs import CRSError, ogc_crs
 from layers import editing, features
 from layers.accounts import Principal
 from layers.base import Layer
-from layers.properties import check_text
 
 router = APIRouter(tags=["editing"])
 log = logging.getLogger("landplan.api")
 
 #: Largest feature body taken (a detailed plan boundary is a few MiB at most).
 MAX_BODY = 32 * 1024 * 1024
-REASON_HEADER = "Landplan-Reason"
-MAX_REASON = 2000
 
 FEATURE_SCHEMA = {
     "type": "object",
@@ -55,7 +52,8 @@ FEATURE_SCHEMA = {
                 "coordinates": {"type": "array"},
             },
         },
-        "properties": {"type": "object"},
+        # RFC 7946 allows null: a feature with no properties.
+        "properties": {"type": ["object", "null"]},
     },
 }
 PATCH_SCHEMA = {
@@ -67,8 +65,28 @@ PATCH_SCHEMA = {
 }
 
 
+#: A zone of the general plan near the city centre: what a client would send.
+EXAMPLE = {
+    "type": "Feature",
+    "geometry": {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [106.2570, 22.6650],
+                [106.2580, 22.6650],
+                [106.2580, 22.6660],
+                [106.2570, 22.6660],
+                [106.2570, 22.6650],
+            ]
+        ],
+    },
+    "properties": {"project_id": 1, "zone_code": "VD-01", "land_use_code": "ODT"},
+}
+
+
 def _body_doc(schema: dict, *media: str) -> dict:
-    return {"requestBody": {"required": True, "content": {m: {"schema": schema} for m in media}}}
+    content = {m: {"schema": schema, "example": EXAMPLE} for m in media}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 ContentCrs = Annotated[
@@ -93,18 +111,6 @@ def _srid(content_crs: str | None) -> int:
         return ogc_crs(content_crs.strip().strip("<>"))[1] if content_crs else 4326
     except CRSError as exc:
         raise BadRequest("Content-Crs", str(exc)) from None
-
-
-def _reason(given: str | None) -> str | None:
-    if given is None or not given.strip():
-        return None
-    text = unquote(given.encode("latin-1").decode("utf-8", "replace")).strip()
-    if len(text) > MAX_REASON:
-        raise BadRequest(REASON_HEADER, f"at most {MAX_REASON} characters")
-    try:
-        return check_text(text, REASON_HEADER)
-    except ValueError as exc:
-        raise BadRequest(REASON_HEADER, str(exc)) from None
 
 
 async def _json(request: Request) -> Any:
@@ -217,7 +223,7 @@ async def create(
 ) -> Response:
     who = _writer(request)
     changes = _parse(layer, await _json(request), _srid(content_crs), partial=False)
-    async with _writing(request, who, _reason(reason)) as conn:
+    async with _writing(request, who, reason_of(reason)) as conn:
         key, _ = (await conn.execute(editing.create(layer, changes))).one()
         await _in_units(conn, layer, key, who)
         return await _answer(request, conn, layer, key, status=201)
@@ -233,6 +239,8 @@ async def _change(
 ) -> Response:
     """PUT, PATCH (``changes``) and DELETE (None): the same preconditions."""
     who = _writer(request)
+    if if_match is not None and not if_match.strip():
+        if_match = None  # an empty list of ETags is no condition
     key = feature_key(layer, feature_id)
     if key is None:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
@@ -241,7 +249,7 @@ async def _change(
         raise HTTPException(
             428, "send If-Match with the feature's ETag (GET it first), or '*' to overwrite"
         )
-    async with _writing(request, who, _reason(reason), unconditional=if_match is None) as conn:
+    async with _writing(request, who, reason_of(reason), unconditional=if_match is None) as conn:
         found = (await conn.execute(editing.current(layer, key))).one_or_none()
         if found is None:
             raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
@@ -314,7 +322,10 @@ async def patch(
     summary="Delete a feature (staff; not parcels nor planning projects)",
     status_code=204,
     response_class=Response,
-    responses={204: {"description": "Deleted"}, **problems(401, 403, 404, 405, 412, 428, 503)},
+    responses={
+        204: {"description": "Deleted"},
+        **problems(400, 401, 403, 404, 405, 412, 428, 503),
+    },
 )
 async def remove(
     request: Request,

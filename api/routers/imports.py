@@ -36,6 +36,7 @@ from fastapi.responses import Response
 
 from api.deps import sync_engine
 from api.errors import PROBLEM_JSON, BadRequest, problems
+from api.params import REASON_HEADER, reason
 from api.settings import Settings
 from api.staff.auth import principal
 from api.staff.rules import may_write
@@ -165,7 +166,7 @@ def router(settings: Settings) -> APIRouter:
             "dry_run": dry_run,
         }
         engine = sync_engine(request)
-        as_who = (who.name if who else "", request.headers.get("landplan-reason"))
+        as_who = (who.name if who else "", reason(request.headers.get(REASON_HEADER)))
         if "respond-async" in request.headers.get("prefer", ""):
             job = Job(uuid.uuid4().hex, layer, main.name)
             _remember(request, job)

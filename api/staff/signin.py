@@ -42,6 +42,9 @@ class Throttle:
     the oldest leaves the window. In the server's memory: with several worker processes
     each counts its own (a client then gets a few more tries, never unlimited)."""
 
+    #: Keys remembered at most: names are the client's to choose, memory is not.
+    MAX_KEYS = 100_000
+
     def __init__(self) -> None:
         self.failures: dict[str, deque[float]] = defaultdict(deque)
 
@@ -60,6 +63,8 @@ class Throttle:
         return max(1, math.ceil(seen[0] + window - now))
 
     def fail(self, key: str) -> None:
+        if key not in self.failures and len(self.failures) >= self.MAX_KEYS:
+            del self.failures[next(iter(self.failures))]  # the longest remembered
         self.failures[key].append(time.monotonic())
 
     def forget(self, key: str) -> None:

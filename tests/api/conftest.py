@@ -86,3 +86,31 @@ def staff_engine(staff_database):
     engine = create_engine(staff_database[0])
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def fuzzed_staff(make_demo_database) -> Iterator[tuple[str, dict[str, str]]]:
+    """A server on a database of its own for the authenticated fuzzing of the writes:
+    If-Match not required, so that writes reach the database's rules (the fuzzer sends
+    If-Match too, as it likes); an admin's credentials."""
+    from api.settings import ServerSettings
+    from tests.staff import make_staff
+
+    url = make_demo_database("fuzz_staff")
+    staff = make_staff(url)
+    settings = settings_for(
+        url.render_as_string(hide_password=False), ServerSettings(require_if_match=False)
+    )
+    for base in serve(settings):
+        yield base, staff.headers("admin")
+
+
+@pytest.fixture(scope="session")
+def fuzzed_writes_schema(fuzzed_staff, tmp_path_factory):
+    import schemathesis
+
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path_factory.mktemp("hyp")))
+    base, _ = fuzzed_staff
+    schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
+    schema.config.update(base_url=base)
+    return schema.include(tag="editing")

@@ -343,3 +343,15 @@ def test_owslib_creates_updates_and_deletes_with_a_bearer_token(staff_api, lenie
     assert (
         httpx.get(f"{staff_api}{ZONES}/{key}", headers=staff.headers("planner")).status_code == 404
     )
+
+
+def test_part_4_is_declared_in_conformance_and_openapi(staff_api):
+    classes = httpx.get(f"{staff_api}/conformance").json()["conformsTo"]
+    for name in ("create-replace-delete", "update", "optimistic-locking-etags"):
+        assert f"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/{name}" in classes
+    paths = httpx.get(f"{staff_api}/openapi.json").json()["paths"]
+    assert {"get", "post", "options"} <= set(paths["/collections/{collection_id}/items"])
+    item = paths["/collections/{collection_id}/items/{feature_id}"]
+    assert {"get", "put", "patch", "delete", "options"} <= set(item)
+    assert "application/merge-patch+json" in item["patch"]["requestBody"]["content"]
+    assert {"412", "428", "422"} <= set(item["put"]["responses"])

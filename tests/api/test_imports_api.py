@@ -250,3 +250,36 @@ def test_import_jobs_are_for_staff_and_unknown_ones_are_404(db, staff_api, tmp_p
     missing = get(f"{staff_api}/imports/0123456789abcdef")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def importers(import_database_url):
+    from tests.staff import make_staff
+
+    return make_staff(import_database_url, prefix="imp-")
+
+
+def test_an_import_needs_a_role_that_writes_its_layer(db, staff_api, importers, tmp_path):
+    from sqlalchemy import text
+
+    archive = zipped(tmp_path)
+    upload = {
+        "files": {"files": ("thua.zip", archive.read_bytes(), "application/zip")},
+        "data": {"layer": "parcels"},
+        "timeout": 60,
+    }
+    refused = post(f"{staff_api}/imports", headers=importers.headers("planner"), **upload)
+    assert refused.status_code == 403 and count(db) == 0
+    reason = {"Landplan-Reason": "S%E1%BB%91%20h%C3%B3a%20t%E1%BB%9D%2017"}
+    headers = {**importers.headers("cadastral"), **reason}
+    done = post(f"{staff_api}/imports", headers=headers, **upload)
+    assert done.status_code == 200, done.text
+    assert count(db) == 6
+    with db.connect() as conn:
+        entry = conn.execute(
+            text(
+                "SELECT actor, via, reason FROM private.edits WHERE layer = 'parcels' "
+                "AND operation = 'insert' ORDER BY id DESC LIMIT 1"
+            )
+        ).one()
+    assert tuple(entry) == ("imp-cadastral", "import", "Số hóa tờ 17")
