@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -314,26 +315,48 @@ def _enabled() -> ColumnElement[bool]:
     return ACCOUNTS.c.disabled_at.is_(None)
 
 
+#: How stale a token's ``last_used_at`` or a session's ``last_seen_at`` may get before a
+#: request writes it again: a write (and a commit) per request would cost more than
+#: the request (docs/benchmarks.md, "editing").
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def _stale(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    return or_(column.is_(None), column < func.now() - TOUCH_EVERY)
+
+
+def _account_columns() -> tuple[ColumnElement[Any], ...]:
+    return (
+        ACCOUNTS.c.id,
+        ACCOUNTS.c.name,
+        ACCOUNTS.c.role,
+        ACCOUNTS.c.units,
+        ACCOUNTS.c.totp_secret,
+    )
+
+
 def principal_for_token(conn: Connection, secret: str) -> Principal | None:
     row = conn.execute(
-        update(TOKENS)
+        select(
+            *_account_columns(),
+            TOKENS.c.id.label("token_id"),
+            _stale(TOKENS.c.last_used_at).label("stale"),
+        )
+        .join(ACCOUNTS, ACCOUNTS.c.id == TOKENS.c.account_id)
         .where(
             TOKENS.c.token_hash == digest(secret),
             TOKENS.c.revoked_at.is_(None),
             TOKENS.c.expires_at > func.now(),
-            TOKENS.c.account_id == ACCOUNTS.c.id,
             _enabled(),
         )
-        .values(last_used_at=func.now())
-        .returning(
-            ACCOUNTS.c.id,
-            ACCOUNTS.c.name,
-            ACCOUNTS.c.role,
-            ACCOUNTS.c.units,
-            ACCOUNTS.c.totp_secret,
-        )
     ).one_or_none()
-    return None if row is None else _principal(row, "token")
+    if row is None:
+        return None
+    if row.stale:
+        conn.execute(
+            update(TOKENS).where(TOKENS.c.id == row.token_id).values(last_used_at=func.now())
+        )
+    return _principal(row, "token")
 
 
 def account_for_login(conn: Connection, name: str):
@@ -354,26 +377,25 @@ def open_session(conn: Connection, account: int, absolute: timedelta) -> str:
 
 def principal_for_session(conn: Connection, session_id: str, idle: timedelta) -> Principal | None:
     """The session's account, if the session is neither idle too long nor past its
-    absolute end; marks it seen."""
+    absolute end; marks it seen (at most once a minute)."""
+    hashed = digest(session_id)
     row = conn.execute(
-        update(SESSIONS)
+        select(*_account_columns(), _stale(SESSIONS.c.last_seen_at).label("stale"))
+        .join(ACCOUNTS, ACCOUNTS.c.id == SESSIONS.c.account_id)
         .where(
-            SESSIONS.c.id_hash == digest(session_id),
+            SESSIONS.c.id_hash == hashed,
             SESSIONS.c.expires_at > func.now(),
             SESSIONS.c.last_seen_at > func.now() - idle,
-            SESSIONS.c.account_id == ACCOUNTS.c.id,
             _enabled(),
         )
-        .values(last_seen_at=func.now())
-        .returning(
-            ACCOUNTS.c.id,
-            ACCOUNTS.c.name,
-            ACCOUNTS.c.role,
-            ACCOUNTS.c.units,
-            ACCOUNTS.c.totp_secret,
-        )
     ).one_or_none()
-    return None if row is None else _principal(row, "session")
+    if row is None:
+        return None
+    if row.stale:
+        conn.execute(
+            update(SESSIONS).where(SESSIONS.c.id_hash == hashed).values(last_seen_at=func.now())
+        )
+    return _principal(row, "session")
 
 
 def close_session(conn: Connection, session_id: str) -> None:

@@ -9,6 +9,7 @@ transaction that says who and why (``Landplan-Reason``), the database checks its
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -29,7 +30,7 @@ from api.routers.features import GEOJSON, feature_body
 from api.staff import rules
 from api.staff.auth import DECISION, principal
 from gis.crs import CRSError, ogc_crs
-from layers import editing, features
+from layers import editing
 from layers.accounts import Principal
 from layers.base import Layer
 
@@ -181,13 +182,10 @@ async def _in_units(conn: AsyncConnection, layer: Layer, key: int, who: Principa
         )
 
 
-async def _answer(
-    request: Request, conn: AsyncConnection, layer: Layer, key: int, status: int = 200
-) -> Response:
-    audience = rules.audience(principal(request), layer.id)
-    crs = features.OutputCRS()
-    text, version = (await conn.execute(features.one(layer, key, crs, audience))).one()
-    body = feature_body(request, layer, str(key), text)
+def _answer(request: Request, layer: Layer, written: Any, status: int = 200) -> Response:
+    """The feature a write returned (:func:`layers.editing.create`), with its ETag."""
+    key, version = written.key, written.version
+    body = feature_body(request, layer, str(key), written.feature)
     headers = {
         "ETag": f'"{version}"',
         "Content-Crs": "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>",
@@ -223,10 +221,11 @@ async def create(
 ) -> Response:
     who = _writer(request)
     changes = _parse(layer, await _json(request), _srid(content_crs), partial=False)
+    audience = rules.audience(who, layer.id)
     async with _writing(request, who, reason_of(reason)) as conn:
-        key, _ = (await conn.execute(editing.create(layer, changes))).one()
-        await _in_units(conn, layer, key, who)
-        return await _answer(request, conn, layer, key, status=201)
+        written = (await conn.execute(editing.create(layer, changes, audience))).one()
+        await _in_units(conn, layer, written.key, who)
+        return _answer(request, layer, written, status=201)
 
 
 async def _change(
@@ -249,30 +248,50 @@ async def _change(
         raise HTTPException(
             428, "send If-Match with the feature's ETag (GET it first), or '*' to overwrite"
         )
+    versions = _versions(if_match)
+    audience = rules.audience(who, layer.id)
     async with _writing(request, who, reason_of(reason), unconditional=if_match is None) as conn:
-        found = (await conn.execute(editing.current(layer, key))).one_or_none()
-        if found is None:
-            raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
-        if if_match is not None and not _matches(if_match, found.version):
-            raise HTTPException(
-                412,
-                f"the feature has changed: version {found.version}, written by "
-                f"{found.updated_by} at {found.updated_at.isoformat()}; GET it again",
-                headers={"ETag": f'"{found.version}"'},
-            )
         await _in_units(conn, layer, key, who)
         if changes is None:
-            await conn.execute(editing.remove(layer, key, None))
+            statement = editing.remove(layer, key, versions)
+        else:
+            statement = editing.change(layer, key, changes, versions, audience)
+        written = (await conn.execute(statement)).one_or_none()
+        if written is None:
+            await _not_written(conn, layer, feature_id, key)
+        if changes is None:
             return Response(status_code=204)
-        await conn.execute(editing.change(layer, key, changes, None))
         await _in_units(conn, layer, key, who)
-        return await _answer(request, conn, layer, key)
+        return _answer(request, layer, written)
 
 
-def _matches(if_match: str, version: int) -> bool:
-    """RFC 9110 If-Match: ``*`` or a list of strong ETags, one of them the version's."""
+async def _not_written(conn: AsyncConnection, layer: Layer, feature_id: str, key: int) -> None:
+    """Why a conditional write found no row: none with the id (404), or one at another
+    version (412, saying who wrote that one and when)."""
+    found = (await conn.execute(editing.current(layer, key))).one_or_none()
+    if found is None:
+        raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
+    raise HTTPException(
+        412,
+        f"the feature has changed: version {found.version}, written by "
+        f"{found.updated_by} at {found.updated_at.isoformat()}; GET it again",
+        headers={"ETag": f'"{found.version}"'},
+    )
+
+
+def _versions(if_match: str | None) -> tuple[int, ...] | None:
+    """The versions an If-Match names (RFC 9110: ``*``, or a list of strong ETags);
+    None for any. A weak or malformed tag names no version of ours (a 412)."""
+    if if_match is None:
+        return None
     tags = [tag.strip() for tag in if_match.split(",")]
-    return "*" in tags or f'"{version}"' in tags
+    if "*" in tags:
+        return None
+    return tuple(int(tag[1:-1]) for tag in tags if _VERSION_TAG.fullmatch(tag))
+
+
+#: A strong ETag of ours: a row version (bigint) in quotes.
+_VERSION_TAG = re.compile(r'"[0-9]{1,18}"')
 
 
 FEATURE_PATH = "/collections/{collection_id}/items/{feature_id}"

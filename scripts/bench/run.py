@@ -286,6 +286,8 @@ def versions(settings: DatabaseSettings) -> str:
             select(func.current_setting("server_version"), func.postgis_lib_version())
         ).one()
     engine.dispose()
+    if not (TIPG_VENV / "bin/python").exists():
+        return f"PostgreSQL {pg}, PostGIS {postgis}, Python {platform.python_version()}"
     tipg = subprocess.run(
         [str(TIPG_VENV / "bin/python"), "-c", "import tipg; print(tipg.__version__)"],
         capture_output=True,
