@@ -20,6 +20,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Connection,
     DateTime,
     ForeignKey,
@@ -71,6 +72,8 @@ class Account(Base):
     units: Mapped[list[str]] = mapped_column(ARRAY(String(5)), server_default=text("'{}'"))
     password_hash: Mapped[str] = mapped_column(Text)
     totp_secret: Mapped[str | None] = mapped_column(Text)
+    #: The time step of the last TOTP code accepted: a code is good once.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")
     )
@@ -260,12 +263,33 @@ def set_password(conn: Connection, name: str, password: str) -> None:
 
 def set_totp(conn: Connection, name: str, secret: str | None) -> None:
     found = account_id(conn, name)
-    conn.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == found).values(totp_secret=secret))
+    conn.execute(
+        update(ACCOUNTS)
+        .where(ACCOUNTS.c.id == found)
+        .values(totp_secret=secret, totp_last_step=None)
+    )
+
+
+def use_totp_step(conn: Connection, account: int, step: int) -> bool:
+    """Record that the account signed in with the TOTP code of ``step``; False when a
+    code of that step or a later one was used already (a code works once)."""
+    used = conn.execute(
+        update(ACCOUNTS)
+        .where(
+            ACCOUNTS.c.id == account,
+            or_(ACCOUNTS.c.totp_last_step.is_(None), ACCOUNTS.c.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .returning(ACCOUNTS.c.id)
+    ).first()
+    return used is not None
 
 
 def create_token(conn: Connection, name: str, lifetime: timedelta) -> tuple[int, str]:
     """A new bearer token for the account: (its id, the token). Only the hash is kept."""
     found = account_id(conn, name)
+    if conn.scalar(select(ACCOUNTS.c.disabled_at).where(ACCOUNTS.c.id == found)) is not None:
+        raise AccountError(f"{name} is disabled")
     secret = new_secret("lpt")
     token_id = conn.execute(
         insert(TOKENS)

@@ -115,6 +115,8 @@ class Audience:
     private: bool = False
     #: Personal data joined from the private schema (a parcel's holders).
     personal: bool = False
+    #: The units the reader is limited to (its personal data: only there); () for all.
+    units: tuple[str, ...] = ()
 
 
 PUBLIC = Audience()
@@ -158,8 +160,11 @@ class Layer:
     #: projects) are never deleted: they are retired or cancelled by a decision.
     deletable: bool = True
     #: Personal data a :attr:`Audience.personal` reader gets as extra properties, built
-    #: from the row's table (a parcel's holders, from ``private.parcel_holders``).
-    personal_properties: Callable[[Table], Mapping[str, ColumnElement[Any]]] | None = None
+    #: from the row's table and the reader's units (a parcel's holders, from
+    #: ``private.parcel_holders``).
+    personal_properties: (
+        Callable[[Table, tuple[str, ...]], Mapping[str, ColumnElement[Any]]] | None
+    ) = None
 
     def where(self, audience: Audience = PUBLIC) -> ColumnElement[bool]:
         """The rows ``audience`` may read."""

@@ -55,7 +55,7 @@ def writable(layer: Layer) -> tuple[str, ...]:
     return tuple(name for name in layer.properties(EDITOR) if layer.table.c[name].computed is None)
 
 
-def parse(layer: Layer, body: Any, srid: int, *, partial: bool) -> Changes:
+def parse(layer: Layer, body: Any, srid: int, *, partial: bool, lat_first: bool = False) -> Changes:
     """A GeoJSON Feature (``partial``: a JSON merge patch of one) as checked changes.
 
     A full feature sets every writable property (absent ones become null); a patch sets
@@ -90,7 +90,7 @@ def parse(layer: Layer, body: Any, srid: int, *, partial: bool) -> Changes:
     if "geometry" in body or not partial:
         if body.get("geometry") is None:
             raise FeatureError("/geometry", f"a feature of {layer.id} needs a geometry")
-        geometry = _geometry(body["geometry"], srid)
+        geometry = _geometry(body["geometry"], srid, lat_first)
     return Changes(values, geometry, srid)
 
 
@@ -120,19 +120,21 @@ def _value(layer: Layer, name: str, value: Any) -> Any:
 
 
 def _texts_in(value: Any, where: str) -> None:
-    """Every text inside a JSON value is text PostgreSQL can store (no NUL)."""
-    if isinstance(value, str):
-        try:
-            check_text(value, where)
-        except PropertyValueError as exc:
-            raise FeatureError(where, str(exc)) from None
-    elif isinstance(value, list):
-        for item in value:
-            _texts_in(item, where)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _texts_in(key, where)
-            _texts_in(item, where)
+    """Every text inside a JSON value is text PostgreSQL can store (no NUL). Walked with
+    a stack, not by recursion: a client may nest a value a thousand levels deep."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                check_text(item, where)
+            except PropertyValueError as exc:
+                raise FeatureError(where, str(exc)) from None
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
 
 
 #: How deep a geometry's coordinates nest: polygons of rings of positions.
@@ -151,7 +153,7 @@ def _positions(value: Any, depth: int) -> bool:
     return all(_positions(item, depth - 1) for item in value)
 
 
-def _geometry(given: Any, srid: int) -> bytes:
+def _geometry(given: Any, srid: int, lat_first: bool = False) -> bytes:
     kind = given.get("type") if isinstance(given, dict) else None
     if not isinstance(kind, str) or kind not in DEPTH:
         raise FeatureError("/geometry", "a GeoJSON Polygon or MultiPolygon")
@@ -161,6 +163,8 @@ def _geometry(given: Any, srid: int) -> bytes:
         geom = shape(given)
     except (ValueError, shapely.errors.ShapelyError):  # a ring of fewer than 4 positions
         raise FeatureError("/geometry", "not a valid GeoJSON geometry") from None
+    if lat_first:  # EPSG:4326 as the standard orders it: latitude, longitude
+        geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
     coords = shapely.get_coordinates(geom)
     if geom.is_empty or len(coords) == 0:
         raise FeatureError("/geometry", "the geometry is empty")

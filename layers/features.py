@@ -53,7 +53,7 @@ def feature_json(layer: Layer, crs: OutputCRS, audience: Audience = PUBLIC) -> C
         name: table.c[name] for name in layer.properties(audience)
     }
     if audience.personal and layer.personal_properties is not None:
-        columns.update(layer.personal_properties(table))
+        columns.update(layer.personal_properties(table, audience.units))
     properties = func.json_build_object(
         *[item for name, column in columns.items() for item in (literal(name), column)]
     )

@@ -23,14 +23,17 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    case,
     func,
     literal,
+    null,
     select,
 )
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
+from layers.accounts import units_covered
 from layers.base import Base, Layer, PolygonFeature, one_of
 
 CERTIFICATE_STATUSES = ("none", "pending", "issued")
@@ -80,17 +83,21 @@ class ParcelHolder(Base):
     holder_id_number: Mapped[str | None] = mapped_column(Text)
 
 
-def holders_json(table: Table) -> ColumnElement[Any]:
-    """The parcel's holders as a JSON list (personal data: for cadastral officers only)."""
+def holders_json(table: Table, units: tuple[str, ...] = ()) -> ColumnElement[Any]:
+    """The parcel's holders as a JSON list (personal data: for cadastral officers only);
+    for an officer limited to ``units``, null outside them."""
     holders = ParcelHolder.__table__
     pair = func.json_build_object(
         literal("name"), holders.c.holder_name, literal("id_number"), holders.c.holder_id_number
     )
-    return (
+    found = (
         select(func.coalesce(func.json_agg(pair), literal("[]").cast(JSON)))
         .where(holders.c.parcel_id == table.c.id)
         .scalar_subquery()
     )
+    if not units:
+        return found
+    return case((table.c.unit_code.in_(units_covered(units)), found), else_=null())
 
 
 LAYER = Layer(
@@ -120,7 +127,7 @@ LAYER = Layer(
     style={"color": "#7f7f7f", "weight": 0.5, "fillOpacity": 0.1},
     cheap_count=False,
     deletable=False,
-    personal_properties=lambda table: {"holders": holders_json(table)},
+    personal_properties=lambda table, units: {"holders": holders_json(table, units)},
     tile_properties=(
         "unit_code",
         "map_sheet",

@@ -260,14 +260,20 @@ def import_file(
     from layers.imports import import_as
 
     engine = create_engine(_db_settings().sqlalchemy_url())
-    actor = accounts.CLI_ACTOR
-    if as_account is not None:
+    actor, units = accounts.CLI_ACTOR, tuple[str, ...]()
+    if as_account is not None:  # acting for an account: within its units
         with engine.connect() as conn:
             try:
-                actor = accounts.principal_named(conn, as_account).name
+                account = accounts.principal_named(conn, as_account)
             except accounts.AccountError as exc:
                 engine.dispose()
                 _fail(str(exc))
+        from api.staff.rules import may_write
+
+        if not may_write(account, layer):
+            engine.dispose()
+            _fail(f"{as_account} ({account.role}) does not write {layer}")
+        actor, units = account.name, account.units
     try:
         with Progress(transient=True) as bar:
             task = bar.add_task(f"Reading {path.name}", total=None)
@@ -285,7 +291,7 @@ def import_file(
             report = import_as(
                 engine,
                 actor,
-                reason,
+                reason or f"import of {path.name}",
                 path,
                 layer,
                 source_layer=source_layer,
@@ -295,6 +301,7 @@ def import_file(
                 fix=fix,
                 dry_run=dry_run,
                 progress=progress,
+                units=units,
             )
     except GISError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)

@@ -27,7 +27,8 @@ class Staff:
 
 
 def make_staff(url: URL, prefix: str = "") -> Staff:
-    """Accounts ``<prefix><role>`` and ``<prefix>planner-north`` (limited to 01273)."""
+    """Accounts ``<prefix><role>``, and ``<prefix>planner-north`` and
+    ``<prefix>cadastral-north`` limited to 01273."""
     engine = create_engine(url)
     tokens = {}
     with engine.begin() as conn:
@@ -35,9 +36,9 @@ def make_staff(url: URL, prefix: str = "") -> Staff:
         for role in ROLES:
             accounts.add_account(conn, f"{prefix}{role}", role, PASSWORD)
             tokens[role] = accounts.create_token(conn, f"{prefix}{role}", timedelta(days=1))[1]
-        accounts.add_account(conn, f"{prefix}planner-north", "planner", PASSWORD, [LIMITED_UNIT])
-        tokens["planner-north"] = accounts.create_token(
-            conn, f"{prefix}planner-north", timedelta(days=1)
-        )[1]
+        for role in ("planner", "cadastral"):
+            name = f"{prefix}{role}-north"
+            accounts.add_account(conn, name, role, PASSWORD, [LIMITED_UNIT])
+            tokens[f"{role}-north"] = accounts.create_token(conn, name, timedelta(days=1))[1]
     engine.dispose()
     return Staff(tokens)

@@ -8,6 +8,7 @@ transaction that says who and why (``Landplan-Reason``), the database checks its
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi import Path as FastPath
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,6 +39,8 @@ from layers.base import Layer
 router = APIRouter(tags=["editing"])
 log = logging.getLogger("landplan.api")
 
+#: Bodies from this size on are parsed in a worker thread.
+OFF_LOOP_BYTES = 256 * 1024
 #: Largest feature body taken (a detailed plan boundary is a few MiB at most).
 MAX_BODY = 32 * 1024 * 1024
 
@@ -107,14 +111,19 @@ IfMatch = Annotated[
 FeatureId = Annotated[str, FastPath(examples=["1"])]
 
 
-def _srid(content_crs: str | None) -> int:
+def _crs(content_crs: str | None) -> tuple[int, bool]:
+    """The SRID of the body's coordinates, and whether they are latitude first
+    (EPSG:4326 is, CRS84 is not)."""
+    if not content_crs or not content_crs.strip():
+        return 4326, False
     try:
-        return ogc_crs(content_crs.strip().strip("<>"))[1] if content_crs else 4326
+        _, srid, lat_first = ogc_crs(content_crs.strip().strip("<>"))
     except CRSError as exc:
         raise BadRequest("Content-Crs", str(exc)) from None
+    return srid, lat_first
 
 
-async def _json(request: Request) -> Any:
+async def _json(request: Request) -> tuple[Any, int]:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_BODY:
         raise HTTPException(413, f"a feature body is at most {MAX_BODY // 2**20} MiB")
@@ -124,14 +133,27 @@ async def _json(request: Request) -> Any:
         if len(body) > MAX_BODY:
             raise HTTPException(413, f"a feature body is at most {MAX_BODY // 2**20} MiB")
     try:
-        return orjson.loads(body)
+        return orjson.loads(body), len(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest("body", f"not JSON: {exc}") from None
 
 
-def _parse(layer: Layer, body: Any, srid: int, partial: bool) -> editing.Changes:
+async def _parse(
+    request: Request, layer: Layer, content_crs: str | None, partial: bool
+) -> editing.Changes:
+    """The body as checked changes; a large one is parsed off the event loop (shapely on
+    megabytes of coordinates would hold up every other request, tiles too)."""
+    srid, lat_first = _crs(content_crs)
+    body, size = await _json(request)
     try:
-        return editing.parse(layer, body, srid, partial=partial)
+        if size < OFF_LOOP_BYTES:
+            return editing.parse(layer, body, srid, partial=partial, lat_first=lat_first)
+        return await run_in_threadpool(
+            functools.partial(editing.parse, partial=partial, lat_first=lat_first),
+            layer,
+            body,
+            srid,
+        )
     except editing.FeatureError as exc:
         raise BadRequest(
             f"body{exc.where.replace('/', '.') if exc.where else ''}", exc.detail
@@ -220,7 +242,7 @@ async def create(
     request: Request, layer: LayerDep, content_crs: ContentCrs = None, reason: Reason = None
 ) -> Response:
     who = _writer(request)
-    changes = _parse(layer, await _json(request), _srid(content_crs), partial=False)
+    changes = await _parse(request, layer, content_crs, partial=False)
     audience = rules.audience(who, layer.id)
     async with _writing(request, who, reason_of(reason)) as conn:
         written = (await conn.execute(editing.create(layer, changes, audience))).one()
@@ -313,7 +335,7 @@ async def replace(
     content_crs: ContentCrs = None,
     reason: Reason = None,
 ) -> Response:
-    changes = _parse(layer, await _json(request), _srid(content_crs), partial=False)
+    changes = await _parse(request, layer, content_crs, partial=False)
     return await _change(request, layer, feature_id, if_match, reason, changes)
 
 
@@ -332,7 +354,7 @@ async def patch(
     content_crs: ContentCrs = None,
     reason: Reason = None,
 ) -> Response:
-    changes = _parse(layer, await _json(request), _srid(content_crs), partial=True)
+    changes = await _parse(request, layer, content_crs, partial=True)
     return await _change(request, layer, feature_id, if_match, reason, changes)
 
 

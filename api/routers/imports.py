@@ -167,6 +167,7 @@ def router(settings: Settings) -> APIRouter:
         }
         engine = sync_engine(request)
         as_who = (who.name if who else "", reason(request.headers.get(REASON_HEADER)))
+        options["units"] = who.units if who else ()
         if "respond-async" in request.headers.get("prefer", ""):
             job = Job(uuid.uuid4().hex, layer, main.name)
             _remember(request, job)

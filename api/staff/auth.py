@@ -57,8 +57,12 @@ BODIES = {
 
 
 class Refused(Exception):
-    def __init__(self, status: int, detail: str):
-        self.status, self.detail = status, detail
+    def __init__(self, status: int, detail: str, allow: tuple[str, ...] = ()):
+        self.status, self.detail, self.allow = status, detail, allow
+
+
+#: Where a page asks who is signed in: never an error, whatever the credentials.
+ME = "/staff/auth/me"
 
 
 def csrf_token(session_id: str) -> str:
@@ -94,9 +98,8 @@ async def authenticate(
         given = given.strip()
         if scheme.lower() == "bearer" and given:
             return await _bearer(scope, given, settings)
-        if path.startswith(rules.STAFF_PREFIX + "/") or scope["method"] in UNSAFE:
-            raise Refused(401, "credentials are a bearer token: Authorization: Bearer <token>")
-        # Other schemes (a proxy's Basic) are no credential of ours: the public reads on.
+        # Other schemes (a proxy's Basic) are no credential of ours: the caller is
+        # anonymous, and the table refuses what the public may not do.
     if not path.startswith(rules.STAFF_PREFIX + "/"):
         return None
     session_id = cookie(headers, SESSION_COOKIE)
@@ -150,16 +153,26 @@ class StaffGate:
             return
         path = route_path(scope)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            await self.app(scope, receive, send)  # a CORS preflight: CORSMiddleware's
+            return
         try:
-            who = await authenticate(scope, headers, path, self.settings)
+            try:
+                who = await authenticate(scope, headers, path, self.settings)
+            except Refused:
+                if path != ME:
+                    raise
+                who = None  # credentials that are no longer good: signed out
             decision = rules.decide(scope["method"], path, who)
             if decision.status is not None:
-                raise Refused(decision.status, decision.detail)
+                raise Refused(decision.status, decision.detail, decision.allow)
             _check_body(scope["method"], decision, headers)
         except Refused as refused:
             response = problem(refused.status, refused.detail, instance=scope.get("path"))
             if refused.status == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="landplan staff"'
+            if refused.allow:
+                response.headers["Allow"] = ", ".join(refused.allow)
             await response(scope, receive, send)
             return
         except (OperationalError, PoolTimeout):

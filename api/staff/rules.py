@@ -108,6 +108,8 @@ class Decision:
     template: str | None = None
     params: dict[str, str] | None = None
     staff: bool = False
+    #: For a 405: the methods the path takes.
+    allow: tuple[str, ...] = ()
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -151,13 +153,15 @@ def decide(method: str, path: str, principal: Principal | None) -> Decision:
         return Decision(None)
     found = match(method, path)
     if found is None:
-        return Decision(None)  # no such route: the router's 404
+        # Refused, not passed on: a route the table does not name is not served.
+        return Decision(404, f"nothing at {path}")
     template, params, staff = found
     row = TABLE.get(("GET" if method == "HEAD" else method, template))
     if row is None:
-        # A path of the table with a method it does not take: the router's 405 (or, for
-        # a path of the table the app does not serve, its 404).
-        return Decision(None, template=template, params=params, staff=staff)
+        allow = tuple(m for m, t in TABLE if t == template)
+        allow += ("HEAD",) if "GET" in allow else ()
+        detail = f"{method} is not allowed on {path}"
+        return Decision(405, detail, template, params, staff, allow)
     who, operation = row
     if staff and who is Who.ANYONE and template not in OWN_STAFF_ROUTES:
         who = Who.STAFF
@@ -197,7 +201,10 @@ def audience(principal: Principal | None, collection: str) -> Audience:
         return PUBLIC
     writes = may_write(principal, collection)
     personal = principal.role == "admin" or principal.role in PERSONAL.get(collection, ())
-    return Audience(all_rows=writes, private=writes, personal=writes and personal)
+    personal = writes and personal
+    # Statements are cached per audience: the units matter only where personal data is.
+    units = principal.units if personal else ()
+    return Audience(all_rows=writes, private=writes, personal=personal, units=units)
 
 
 def allowed_methods(principal: Principal | None, collection: str, item: bool) -> list[str]:

@@ -11,10 +11,11 @@ current code; ``LANDPLAN_ADMIN_REQUIRES_TOTP`` makes one compulsory for admins.
 
 from __future__ import annotations
 
+import hmac
 import math
 import time
 from collections import defaultdict, deque
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import pyotp
@@ -31,7 +32,7 @@ router = APIRouter(prefix="/staff/auth", tags=["staff"])
 
 
 class Credentials(BaseModel):
-    name: str = Field(min_length=1, max_length=64, examples=["planner1"])
+    name: str = Field(pattern=accounts.NAME_PATTERN, max_length=63, examples=["planner1"])
     password: str = Field(min_length=1, max_length=1024)
     #: The current TOTP code, for accounts with a second factor.
     otp: str | None = Field(default=None, max_length=10)
@@ -70,6 +71,14 @@ class Throttle:
     def forget(self, key: str) -> None:
         self.failures.pop(key, None)
 
+    def take_back(self, key: str) -> None:
+        """Undo the latest :meth:`fail` of ``key`` (the attempt succeeded)."""
+        seen = self.failures.get(key)
+        if seen:
+            seen.pop()
+            if not seen:
+                del self.failures[key]
+
 
 def _throttle(request: Request) -> Throttle:
     state = request.app.state
@@ -106,6 +115,10 @@ async def login(request: Request, credentials: Annotated[Credentials, Body()]) -
         raise HTTPException(
             429, "too many failed sign-ins; try again later", headers={"Retry-After": str(wait)}
         )
+    # Counted as failed until it succeeds: a burst of guesses sent at once is throttled
+    # as if sent one after the other.
+    throttle.fail(account_key)
+    throttle.fail(client)
     ensure_database_up(request)
     engine = request.app.state.engine
     async with engine.connect() as conn:
@@ -114,17 +127,22 @@ async def login(request: Request, credentials: Annotated[Credentials, Body()]) -
     # Argon2 takes tens of milliseconds of CPU: not on the event loop.
     good = await run_in_threadpool(accounts.password_matches, credentials.password, hashed)
     if good and row is not None:
-        good = _second_factor(row, credentials.otp, settings.admin_requires_totp)
+        async with engine.begin() as conn:
+            good = await conn.run_sync(
+                _second_factor, row, credentials.otp, settings.admin_requires_totp
+            )
     if not good or row is None:
-        throttle.fail(account_key)
-        throttle.fail(client)
         raise HTTPException(401, "the name, password or code is not right")
     throttle.forget(account_key)
+    throttle.take_back(client)
     absolute = timedelta(hours=settings.session_hours)
+    previous = cookie(dict(request.headers), SESSION_COOKIE)
     async with engine.begin() as conn:
+        if previous is not None:  # one session per sign-in: the browser's last one ends
+            await conn.run_sync(accounts.close_session, previous)
         session_id = await conn.run_sync(accounts.open_session, row.id, absolute)
     who = accounts.Principal(row.name, row.role, tuple(row.units), row.id, "session")
-    response = JSONResponse(_me(who, session_id))
+    response = JSONResponse(_me(who, session_id), headers={"Cache-Control": "no-store"})
     response.set_cookie(
         SESSION_COOKIE,
         session_id,
@@ -137,10 +155,19 @@ async def login(request: Request, credentials: Annotated[Credentials, Body()]) -
     return response
 
 
-def _second_factor(row, otp: str | None, admin_requires_totp: bool) -> bool:
+def _second_factor(conn, row, otp: str | None, admin_requires_totp: bool) -> bool:
+    """The account's TOTP code, if it has a second factor: the current one (or the one
+    before or after, for clocks that drift), never one already used."""
     if row.totp_secret is None:
         return not (admin_requires_totp and row.role == "admin")
-    return otp is not None and pyotp.TOTP(row.totp_secret).verify(otp, valid_window=1)
+    if otp is None:
+        return False
+    totp = pyotp.TOTP(row.totp_secret)
+    now = datetime.now(UTC)
+    for drift in (-1, 0, 1):
+        if hmac.compare_digest(totp.at(now, counter_offset=drift), otp):
+            return accounts.use_totp_step(conn, row.id, totp.timecode(now) + drift)
+    return False
 
 
 @router.post(

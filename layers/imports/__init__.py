@@ -40,7 +40,7 @@ from gis import encoding as vn_encoding
 from gis.crs import WGS84, crs_from_user_input, suggest_crs
 from gis.sources import Source, attach_labels, open_source, read_batches
 from layers.base import STORAGE_SRID
-from layers.imports.checks import copy_rows, run_checks, staging_table
+from layers.imports.checks import check_units, copy_rows, run_checks, staging_table
 from layers.imports.convert import convert_record, plan_fields, prepare_geometries, text_samples
 from layers.imports.mapping import exported_names, load_mapping, resolve_mapping
 from layers.imports.report import RULES, Finding, Findings, Report
@@ -75,6 +75,7 @@ def run_import(
     dry_run: bool = False,
     batch_size: int = 50_000,
     progress: Callable[[str, int, int | None], None] | None = None,
+    units: tuple[str, ...] = (),
 ) -> Report:
     """Validate ``path`` for ``layer`` and, when nothing is an error and not ``dry_run``,
     upsert it in one transaction. ``progress(phase, features read, features in the file)``
@@ -85,7 +86,8 @@ def run_import(
     Given a connection, the import is part of the caller's transaction (a savepoint,
     released or rolled back as above; the caller commits), so that it can say who
     imports and why (:func:`layers.editing.context`) and be one step of a larger change.
-    Given an engine, it runs in a transaction of its own.
+    Given an engine, it runs in a transaction of its own. With ``units`` (an account
+    limited to them), a feature outside them is an error (``OUTSIDE_UNITS``).
     """
     if isinstance(bind, Engine):
         with bind.connect() as conn, conn.begin():
@@ -101,6 +103,7 @@ def run_import(
                 dry_run=dry_run,
                 batch_size=batch_size,
                 progress=progress,
+                units=units,
             )
     conn = bind
     target = TARGETS.get(layer)
@@ -190,6 +193,8 @@ def run_import(
         if progress:
             progress("check", report.read, None)
         run_checks(conn, target, staging, report.findings)
+        if units:  # an account limited to units imports only there
+            check_units(conn, target, staging, units, report.findings)
         clock = report.lap("check", clock)
         if not report.refused:
             if progress:
@@ -215,12 +220,12 @@ def run_import(
 def import_as(
     engine: Engine, actor: str, reason: str | None, path: Path, layer: str, **options: Any
 ) -> Report:
-    """:func:`run_import` in a transaction that says who imports and why (default
-    "import of FILE"), as the journal of edits records it."""
+    """:func:`run_import` in a transaction that says who imports and why (None: no
+    reason given), as the journal of edits records it."""
     from layers.editing import context
 
     with engine.connect() as conn, conn.begin():
-        conn.execute(context(actor, "import", reason or f"import of {path.name}"))
+        conn.execute(context(actor, "import", reason))
         return run_import(conn, path, layer, **options)
 
 

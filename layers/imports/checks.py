@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, insert
 from sqlalchemy.sql.expression import column as sql_column
 
+from layers import accounts
 from layers.admin_units import AdminUnit
 from layers.base import STORAGE_SRID
 from layers.imports.report import Finding, Findings
@@ -90,6 +91,24 @@ def _key_object(table: Any, key: tuple[str, ...]):
 
 def _point_on(geom):
     return func.ST_AsBinary(func.ST_PointOnSurface(geom))
+
+
+def check_units(
+    conn: Connection, target: Target, s: Table, units: tuple[str, ...], findings: Findings
+) -> None:
+    """Features outside the units an account is limited to: a parcel by its unit code
+    (the pre-2025 units merged into them count), any other by a point on its surface."""
+    key = _key_object(s, target.key)
+    inside: ColumnElement[bool]
+    if "unit_code" in s.c:
+        inside = s.c.unit_code.in_(accounts.units_covered(units))
+    else:
+        point = func.ST_PointOnSurface(s.c.geom)
+        inside = func.coalesce(func.ST_Intersects(point, accounts.units_area(units)), False)
+    outside = select(s.c.fid, key, _point_on(s.c.geom)).where(~inside)
+    message = f"outside the units of the importing account ({', '.join(units)})"
+    for fid, key_value, where in _stream(conn, outside):
+        findings.append(Finding("OUTSIDE_UNITS", fid, message, key_value, _point(where)))
 
 
 def run_checks(conn: Connection, target: Target, s: Table, findings: Findings) -> None:

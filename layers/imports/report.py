@@ -36,6 +36,7 @@ RULES: dict[str, tuple[str, str]] = {
     "LANDUSE_UNKNOWN": ("error", "the land-use code is not in the code list"),
     "UNIT_UNKNOWN": ("error", "the administrative unit code is not a known unit"),
     "OUTSIDE_AREA": ("error", "the feature lies outside the service area"),
+    "OUTSIDE_UNITS": ("error", "the feature lies outside the units of the importing account"),
     "REF_UNKNOWN": ("error", "a code names no row of the layer it refers to"),
     "OUTSIDE_PROJECT": ("error", "a zone reaches outside its planning project's boundary"),
     "OVERLAP": ("error", "the feature overlaps another beyond the tolerance"),

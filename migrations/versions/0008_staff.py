@@ -86,8 +86,57 @@ END
 $$"""
 
 
+#: A holder changed is the parcel's record changed: its version (the ETag of what a
+#: cadastral officer reads) moves, and the journal has it.
+HOLDERS_CHANGED = """
+CREATE FUNCTION landplan_holders_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE parcels SET version = version WHERE id IN (SELECT parcel_id FROM new_rows);
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE parcels SET version = version WHERE id IN (SELECT parcel_id FROM old_rows);
+    ELSE
+        UPDATE parcels SET version = version
+         WHERE id IN (SELECT parcel_id FROM new_rows UNION SELECT parcel_id FROM old_rows);
+    END IF;
+    RETURN NULL;
+END
+$$"""
+
+#: The zone-in-plan rule of 0001, with the plan's row locked while a zone is checked
+#: against it: a zone written and its plan's boundary shrunk at the same time can no
+#: longer both pass (each would check the other's old state). The lock waits for a
+#: boundary change under way, and a boundary change waits for the zone's transaction.
+ZONE_IN_PROJECT = """
+CREATE OR REPLACE FUNCTION landplan_check_zone_in_project() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    boundary geometry;
+    project_code text;
+    outside double precision;
+BEGIN
+    IF NEW.geom IS NULL OR ST_IsEmpty(NEW.geom) OR NOT ST_IsValid(NEW.geom) THEN
+        RETURN NEW;
+    END IF;
+    SELECT geom, code INTO boundary, project_code FROM planning_projects
+     WHERE id = NEW.project_id {lock};
+    -- Tolerance: no point of the zone more than 1 cm outside the boundary.
+    IF boundary IS NULL OR ST_CoveredBy(NEW.geom, boundary)
+       OR ST_CoveredBy(NEW.geom, ST_Buffer(boundary, 0.01)) THEN
+        RETURN NEW;
+    END IF;
+    outside := ST_Area(ST_Difference(NEW.geom, boundary));
+    RAISE EXCEPTION 'zone % lies outside the boundary of planning project % (% m² outside)',
+        NEW.zone_code, project_code, round(outside::numeric, 2)
+        USING ERRCODE = 'check_violation', TABLE = 'plan_zones', COLUMN = 'geom',
+              CONSTRAINT = 'plan_zones_within_project';
+END
+$$"""
+
+
 def upgrade() -> None:
     op.execute(ACTOR)
+    op.execute(ZONE_IN_PROJECT.replace("{lock}", "FOR SHARE"))
     op.execute(
         """
         CREATE TABLE private.staff_accounts (
@@ -97,6 +146,7 @@ def upgrade() -> None:
             units varchar(5)[] NOT NULL DEFAULT '{}',
             password_hash text NOT NULL,
             totp_secret text,
+            totp_last_step bigint,
             created_at timestamptz NOT NULL DEFAULT now(),
             disabled_at timestamptz,
             CONSTRAINT staff_accounts_name_key UNIQUE (name),
@@ -171,9 +221,23 @@ def upgrade() -> None:
                 f"REFERENCING {transition} FOR EACH STATEMENT "
                 "EXECUTE FUNCTION landplan_journal()"
             )
+    op.execute(HOLDERS_CHANGED)
+    for event in EVENTS:
+        transition = "OLD TABLE AS old_rows" if event == "DELETE" else "NEW TABLE AS new_rows"
+        if event == "UPDATE":
+            transition = "OLD TABLE AS old_rows NEW TABLE AS new_rows"
+        op.execute(
+            f"CREATE TRIGGER parcel_holders_changed_{event.lower()} AFTER {event} "
+            f"ON private.parcel_holders REFERENCING {transition} FOR EACH STATEMENT "
+            "EXECUTE FUNCTION landplan_holders_changed()"
+        )
 
 
 def downgrade() -> None:
+    for event in EVENTS:
+        op.execute(f"DROP TRIGGER parcel_holders_changed_{event.lower()} ON private.parcel_holders")
+    op.execute("DROP FUNCTION landplan_holders_changed()")
+    op.execute(ZONE_IN_PROJECT.replace(" {lock}", ""))
     for table in TABLES:
         for event in EVENTS:
             op.execute(f"DROP TRIGGER {table}_journal_{event.lower()} ON {table}")

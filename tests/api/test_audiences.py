@@ -105,3 +105,27 @@ def test_lookup_shows_a_planner_the_plans_in_preparation(staff_api, staff):
     assert "CB-QHC-2045" in plans(staff.headers("planner"))
     assert "CB-QHC-2045" not in plans({})
     assert "CB-QHC-2045" not in plans(staff.headers("land_fund"))
+
+
+def test_an_officer_limited_to_units_reads_holders_only_there(staff_api, staff, staff_engine):
+    from sqlalchemy import text
+
+    with staff_engine.connect() as conn:
+        # Sông Hiến (01267) was merged into Thục Phán (01273); Sông Bằng (01270) was not.
+        inside, outside = (
+            conn.execute(
+                text("SELECT min(id) FROM parcels WHERE unit_code = :u"), {"u": code}
+            ).scalar_one()
+            for code in ("01267", "01270")
+        )
+    north = staff.headers("cadastral-north")
+
+    def holders(parcel: int, headers):
+        url = f"{staff_api}/collections/parcels/items/{parcel}"
+        return httpx.get(url, headers=headers).json()["properties"]["holders"]
+
+    assert holders(inside, north) and holders(inside, north) == holders(
+        inside, staff.headers("cadastral")
+    )
+    assert holders(outside, north) is None
+    assert holders(outside, staff.headers("cadastral"))

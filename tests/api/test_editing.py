@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import httpx
@@ -102,7 +103,10 @@ def test_a_stale_if_match_is_a_412_saying_who_and_when(staff_api, staff, staff_e
     stale = _patch(staff_api, staff, ZONE_OF_9, {"properties": {"max_floors": 2}}, etag, "admin")
     assert stale.status_code == 412
     assert stale.headers["content-type"] == "application/problem+json"
-    assert "planner" in stale.json()["detail"] and "T" in stale.json()["detail"]
+    detail = stale.json()["detail"]
+    written_at = datetime.fromisoformat(detail.split(" at ")[1].split(";")[0])
+    assert "written by planner at" in detail
+    assert abs(datetime.now(UTC) - written_at) < timedelta(minutes=5)
     assert stale.headers["ETag"] == first.headers["ETag"]
     kept = _get(staff_api, staff, f"{ZONES}/{ZONE_OF_9}").json()
     assert kept["properties"]["max_floors"] == 9
@@ -355,3 +359,39 @@ def test_part_4_is_declared_in_conformance_and_openapi(staff_api):
     assert {"get", "put", "patch", "delete", "options"} <= set(item)
     assert "application/merge-patch+json" in item["patch"]["requestBody"]["content"]
     assert {"412", "428", "422"} <= set(item["put"]["responses"])
+
+
+def test_epsg_4326_in_content_crs_is_latitude_first(staff_api, staff):
+    feature = _new_zone(staff_api, staff, "T-LATLON")
+    crs84 = shape(feature["geometry"])
+    feature["geometry"] = mapping(shapely.transform(crs84, lambda xy: xy[:, ::-1]))
+    created = httpx.post(
+        f"{staff_api}{ZONES}",
+        json=feature,
+        headers=_headers(
+            staff, "planner", **{"Content-Crs": "<http://www.opengis.net/def/crs/EPSG/0/4326>"}
+        ),
+    )
+    assert created.status_code == 201, created.text
+    assert shape(created.json()["geometry"]).equals_exact(crs84, 1e-6)
+
+
+def test_a_deeply_nested_value_is_a_400_not_a_crash(staff_api, staff):
+    nested = '"a\\u0000"'
+    for _ in range(900):
+        nested = f"[{nested}]"
+    body = '{"properties": {"documents": ' + nested + "}}"
+    response = httpx.patch(
+        f"{staff_api}/collections/planning_projects/items/2",
+        content=body.encode(),
+        headers=_headers(staff, "planner", **{"Content-Type": MERGE, "If-Match": "*"}),
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["parameter"] == "body.properties.documents"
+
+
+def test_an_unlisted_path_or_method_is_refused_by_the_gate(staff_api, staff):
+    nowhere = httpx.get(f"{staff_api}/no/such/path", headers=staff.headers("admin"))
+    assert nowhere.status_code == 404
+    wrong = httpx.post(f"{staff_api}/collections", headers=staff.headers("admin"))
+    assert wrong.status_code == 405 and set(wrong.headers["Allow"].split(", ")) == {"GET", "HEAD"}

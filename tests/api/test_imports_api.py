@@ -283,3 +283,65 @@ def test_an_import_needs_a_role_that_writes_its_layer(db, staff_api, importers, 
             )
         ).one()
     assert tuple(entry) == ("imp-cadastral", "import", "Số hóa tờ 17")
+
+
+def test_an_account_limited_to_units_imports_only_there(db, staff_api, tmp_path):
+    """A cadastral officer of another unit cannot import the parcels of 01273."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from layers import accounts
+    from layers.admin_units import AdminUnit
+    from tests.layers.importfiles import ORIGIN
+
+    x, y = ORIGIN
+    with db.begin() as conn:
+        if conn.scalar(select(AdminUnit.id).where(AdminUnit.code == "01279")) is None:
+            ring = f"{x + 5000} {y}, {x + 6000} {y}, {x + 6000} {y + 1000}, {x + 5000} {y}"
+            far = f"SRID=9210;MULTIPOLYGON((({ring})))"
+            conn.execute(
+                insert(AdminUnit.__table__).values(
+                    code="01279",
+                    name="Nùng Trí Cao",
+                    kind="ward",
+                    valid_from="2025-07-01",
+                    geom=far,
+                )
+            )
+        accounts.add_account(conn, "imp-east", "cadastral", "a long staff password", ["01279"])
+        _, token = accounts.create_token(conn, "imp-east", timedelta(hours=1))
+    archive = zipped(tmp_path)
+    response = post(
+        f"{staff_api}/imports",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"files": ("thua.zip", archive.read_bytes(), "application/zip")},
+        data={"layer": "parcels"},
+        timeout=60,
+    )
+    assert response.status_code == 422, response.text
+    rules = [f["rule"] for f in response.json()["report"]["findings"]]
+    assert rules == ["OUTSIDE_UNITS"] * 6
+    assert count(db) == 0
+
+
+def test_an_api_import_without_a_reason_is_flagged(db, staff_api, importers, tmp_path):
+    from sqlalchemy import text
+
+    archive = zipped(tmp_path)
+    done = post(
+        f"{staff_api}/imports",
+        headers=importers.headers("cadastral"),
+        files={"files": ("thua.zip", archive.read_bytes(), "application/zip")},
+        data={"layer": "parcels"},
+        timeout=60,
+    )
+    assert done.status_code == 200, done.text
+    with db.connect() as conn:
+        entry = conn.execute(
+            text(
+                "SELECT reason, no_reason_given FROM private.edits WHERE layer = 'parcels' "
+                "AND operation = 'insert' ORDER BY id DESC LIMIT 1"
+            )
+        ).one()
+    assert tuple(entry) == (None, True)

@@ -3,6 +3,7 @@ and revocation taking effect at once."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -129,7 +130,8 @@ def test_disabling_an_account_ends_its_sessions_and_tokens(staff_api, staff_data
         with engine.begin() as conn:
             accounts.disable_account(conn, "leaver")
         assert client.get(ME).json() == {"signed_in": False}
-        assert httpx.get(f"{staff_api}{ME}", headers=bearer).status_code == 401
+        assert httpx.get(f"{staff_api}/staff/collections", headers=bearer).status_code == 401
+        assert httpx.get(f"{staff_api}{ME}", headers=bearer).json() == {"signed_in": False}
         refused = client.post("/staff/auth/login", json={"name": "leaver", "password": PASSWORD})
         assert refused.status_code == 401
     engine.dispose()
@@ -167,9 +169,10 @@ def test_an_expired_or_revoked_token_is_refused(staff_api, staff_database):
         )
 
     def me(secret: str) -> httpx.Response:
-        return httpx.get(f"{staff_api}{ME}", headers={"Authorization": f"Bearer {secret}"})
+        headers = {"Authorization": f"Bearer {secret}"}
+        return httpx.get(f"{staff_api}/staff/collections", headers=headers)
 
-    assert me(token).json()["signed_in"]
+    assert me(token).status_code == 200
     assert me(expired).status_code == 401
     with engine.begin() as conn:
         accounts.revoke_token(conn, str(token_id))
@@ -237,3 +240,78 @@ def test_a_bad_sign_in_body_is_a_400_or_415(staff_api):
     assert httpx.post(f"{staff_api}/staff/auth/login", json={"name": "x"}).status_code == 400
     response = httpx.post(f"{staff_api}/staff/auth/login", content=b"name=x&password=y")
     assert response.status_code == 415
+
+
+def test_a_burst_of_guesses_is_throttled_as_a_sequence(staff_database):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _add(staff_database, "burst-target")
+    server = ServerSettings(login_attempts_per_account=3)
+    url = staff_database[0].render_as_string(hide_password=False)
+    for api in serve(settings_for(url, server)):
+
+        def guess(i: int, api: str = api) -> int:
+            body = {"name": "burst-target", "password": f"guess {i}"}
+            return httpx.post(f"{api}/staff/auth/login", json=body, timeout=60).status_code
+
+        with ThreadPoolExecutor(10) as pool:
+            statuses = list(pool.map(guess, range(10)))
+        assert statuses.count(401) <= 3 and statuses.count(429) >= 7
+
+
+def test_a_totp_code_works_once(staff_database):
+    engine = create_engine(staff_database[0])
+    secret = pyotp.random_base32()
+    with engine.begin() as conn:
+        accounts.add_account(conn, "once-2fa", "planner", PASSWORD)
+        accounts.set_totp(conn, "once-2fa", secret)
+    engine.dispose()
+    url = staff_database[0].render_as_string(hide_password=False)
+    for api in serve(settings_for(url)):
+        body = {"name": "once-2fa", "password": PASSWORD, "otp": pyotp.TOTP(secret).now()}
+        first = httpx.post(f"{api}/staff/auth/login", json=body)
+        assert first.status_code == 200
+        assert first.headers["cache-control"] == "no-store"
+        assert httpx.post(f"{api}/staff/auth/login", json=body).status_code == 401
+
+
+@pytest.mark.parametrize("name", ["a\u0000b", "\ud800", "Ünïcode", "x" * 100])
+def test_a_name_that_cannot_be_an_account_is_a_400(staff_api, name):
+    body = json.dumps({"name": name, "password": "x"})  # \u escapes, as JSON allows
+    response = httpx.post(
+        f"{staff_api}/staff/auth/login",
+        content=body.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+
+
+def test_me_never_refuses(staff_api):
+    for headers in (
+        {"Authorization": "Bearer lpt_not-a-token"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Cookie": "landplan_session=lps_ended"},
+    ):
+        response = httpx.get(f"{staff_api}{ME}", headers=headers)
+        assert response.status_code == 200 and response.json() == {"signed_in": False}
+
+
+def test_signing_in_again_ends_the_previous_session(staff_api, staff_database):
+    _add(staff_database, "twice")
+    with _sign_in(staff_api, "twice") as client:
+        first = client.cookies["landplan_session"]
+        again = client.post("/staff/auth/login", json={"name": "twice", "password": PASSWORD})
+        assert again.status_code == 200
+        old = httpx.get(f"{staff_api}{ME}", headers={"Cookie": f"landplan_session={first}"})
+        assert old.json() == {"signed_in": False}
+        assert client.get(ME).json()["name"] == "twice"
+
+
+def test_no_token_for_a_disabled_account(staff_database):
+    _add(staff_database, "gone")
+    engine = create_engine(staff_database[0])
+    with engine.begin() as conn:
+        accounts.disable_account(conn, "gone")
+        with pytest.raises(accounts.AccountError, match="disabled"):
+            accounts.create_token(conn, "gone", timedelta(days=1))
+    engine.dispose()

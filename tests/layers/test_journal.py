@@ -63,3 +63,20 @@ def test_a_statement_that_touches_nothing_is_not_journaled(conn):
     last = _last(conn).id
     conn.execute(text("DELETE FROM plan_zones WHERE id < 0"))
     assert _last(conn).id == last
+
+
+def test_a_holder_changed_moves_the_parcel_s_version(conn):
+    parcel = conn.execute(text("SELECT min(parcel_id) FROM private.parcel_holders")).scalar_one()
+    before = conn.execute(
+        text("SELECT version FROM parcels WHERE id = :p"), {"p": parcel}
+    ).scalar_one()
+    conn.execute(
+        text("UPDATE private.parcel_holders SET holder_name = 'Nông Văn A' WHERE parcel_id = :p"),
+        {"p": parcel},
+    )
+    after = conn.execute(
+        text("SELECT version FROM parcels WHERE id = :p"), {"p": parcel}
+    ).scalar_one()
+    assert after == before + 1
+    entry = _last(conn)
+    assert (entry.layer, entry.operation, entry.feature_ids) == ("parcels", "update", [parcel])

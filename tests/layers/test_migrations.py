@@ -53,7 +53,7 @@ def test_upgrade_downgrade_upgrade(make_database):
     }
     assert srid == 1
     # 0001: four checks, 0002: folding, 0003: two set-based checks, 0006: the WGS 84 copy
-    assert functions == 11
+    assert functions == 12
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM land_use_codes")).scalar() == 33
         assert conn.execute(text("SELECT count(*) FROM service_area")).scalar() == 1
