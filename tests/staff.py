@@ -18,6 +18,21 @@ ROLES = ("planner", "cadastral", "land_fund", "admin")
 LIMITED_UNIT = "01273"
 
 
+#: A value for each path parameter of the app's routes that names something real in the
+#: demo (a parcel, a city-centre tile, …), to fill route templates with.
+PATH_EXAMPLES = {
+    "feature_id": "1",
+    "z": "15",
+    "x": "26056",
+    "y": "14264",
+    "unit": "01273",
+    "sheet": "17",
+    "number": "32",
+    "code": "AAAA-AAAA-AAAA",
+    "job_id": "0123456789abcdef",
+}
+
+
 @dataclass(frozen=True)
 class Staff:
     tokens: dict[str, str]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from starlette.routing import compile_path
 
@@ -112,26 +113,26 @@ class Decision:
     allow: tuple[str, ...] = ()
 
 
-def _compile(template: str) -> re.Pattern[str]:
-    return compile_path(template)[0]
-
-
-_PATTERNS = [(method, path, _compile(path)) for method, path in TABLE]
+@lru_cache(maxsize=4)
+def _patterns(rows: tuple[tuple[str, str], ...]) -> list[tuple[str, str, re.Pattern[str]]]:
+    """The table's paths as the router matches them (compiled once per table)."""
+    return [(method, path, compile_path(path)[0]) for method, path in rows]
 
 
 def match(method: str, path: str) -> tuple[str, dict[str, str], bool] | None:
     """The table's route for ``path`` (the ``/staff`` copy's too): (template, path
     parameters, whether under ``/staff``); None when no route has this path. A path
     with a row for another method is matched (the caller's method decides)."""
+    patterns = _patterns(tuple(TABLE))
     staff = path.startswith(STAFF_PREFIX + "/") and not any(
-        p.match(path) for _, t, p in _PATTERNS if t in OWN_STAFF_ROUTES
+        p.match(path) for _, t, p in patterns if t in OWN_STAFF_ROUTES
     )
     public_path = path[len(STAFF_PREFIX) :] if staff else path
     if staff and public_path == "":
         public_path = "/"
     method = "GET" if method == "HEAD" else method
     found = None
-    for row_method, template, pattern in _PATTERNS:
+    for row_method, template, pattern in patterns:
         m = pattern.match(public_path)
         if m is None:
             continue

@@ -12,19 +12,8 @@ from api.app import create_app
 from api.staff import rules
 from layers.accounts import Principal
 from layers.registry import default_registry
-from tests.staff import ROLES
+from tests.staff import PATH_EXAMPLES, ROLES
 
-EXAMPLES = {
-    "feature_id": "1",
-    "z": "15",
-    "x": "26056",
-    "y": "14264",
-    "unit": "01273",
-    "sheet": "17",
-    "number": "32",
-    "code": "AAAA-AAAA-AAAA",
-    "job_id": "0123456789abcdef",
-}
 CALLERS = ("anonymous", *ROLES)
 
 
@@ -54,7 +43,7 @@ def test_every_route_has_a_row_in_the_table():
 
 def _paths(template: str) -> list[str]:
     path = template
-    for name, value in EXAMPLES.items():
+    for name, value in PATH_EXAMPLES.items():
         path = path.replace("{" + name + "}", value)
     if "{collection_id}" not in path:
         return [path]

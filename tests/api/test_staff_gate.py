@@ -24,6 +24,7 @@ from api.settings import ServerSettings
 from api.staff import rules
 from scripts.localhost import free_port, serve_app
 from tests.servers import settings_for
+from tests.staff import PATH_EXAMPLES
 
 TOKEN = "a-token-long-enough-for-the-staff-gate"
 ROLES = {
@@ -32,18 +33,7 @@ ROLES = {
     "not a bearer": {"Authorization": f"Basic {TOKEN}"},
     "admin": {"Authorization": f"Bearer {TOKEN}"},
 }
-EXAMPLE_PATH = {
-    "collection_id": "parcels",
-    "feature_id": "1",
-    "z": "15",
-    "x": "26056",
-    "y": "14264",
-    "unit": "01273",
-    "sheet": "17",
-    "number": "32",
-    "code": "AAAA-AAAA-AAAA",
-    "job_id": "0123456789abcdef",
-}
+EXAMPLE_PATH = {"collection_id": "parcels", **PATH_EXAMPLES}
 
 
 @pytest.fixture(scope="module")
