@@ -179,3 +179,44 @@ def test_an_import_says_who_and_why(db, env, engine, tmp_path):
     assert tuple(_last_import(engine)) == ("cli-importer", "import", "Đo đạc lại tờ 17")
     unknown = run("import", str(path), "--layer", "parcels", "--as", "nobody", env=env)
     assert unknown.returncode == 1 and "no enabled account" in unknown.stderr
+
+
+def test_user_add_prompts_twice_on_a_terminal(env, engine):
+    """On a terminal the password is asked for, hidden, and confirmed."""
+    import os
+    import pty
+    import select
+    import time
+
+    from tests.cli import LANDPLAN
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: landplan on the pseudo-terminal
+        arguments = [LANDPLAN, "user", "add", "cli-tty", "--role", "planner"]
+        os.execve(LANDPLAN, arguments, {**os.environ, **env})
+
+    def read_until(marker: bytes, seconds: float = 30) -> bytes:
+        got, deadline = b"", time.monotonic() + seconds
+        while marker not in got and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(fd, 1024)
+                except OSError:  # the child has exited
+                    break
+                if not chunk:
+                    break
+                got += chunk
+        return got
+
+    seen = read_until(b"Password:")
+    os.write(fd, PASSWORD.encode() + b"\n")
+    seen += read_until(b"confirmation:")
+    os.write(fd, PASSWORD.encode() + b"\n")
+    seen += read_until(b"Added")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert b"Added cli-tty" in seen and PASSWORD.encode() not in seen  # never echoed
+    with engine.connect() as conn:
+        row = accounts.account_for_login(conn, "cli-tty")
+    assert accounts.password_matches(PASSWORD, row.password_hash)
