@@ -395,3 +395,34 @@ def test_an_unlisted_path_or_method_is_refused_by_the_gate(staff_api, staff):
     assert nowhere.status_code == 404
     wrong = httpx.post(f"{staff_api}/collections", headers=staff.headers("admin"))
     assert wrong.status_code == 405 and set(wrong.headers["Allow"].split(", ")) == {"GET", "HEAD"}
+
+
+def test_units_hold_for_new_features_and_for_parcels(staff_api, staff, staff_engine):
+    with staff_engine.connect() as conn:
+        # Sông Hiến (01267) lies in Thục Phán (01273) since the reform; Sông Bằng (01270)
+        # does not.
+        inside, outside = (
+            conn.execute(
+                text("SELECT min(id) FROM parcels WHERE unit_code = :u"), {"u": code}
+            ).scalar_one()
+            for code in ("01267", "01270")
+        )
+
+    def patch_parcel(parcel: int) -> int:
+        return httpx.patch(
+            f"{staff_api}/collections/parcels/items/{parcel}",
+            json={"properties": {"address": "Tổ 1"}},
+            headers=_headers(staff, "cadastral-north", **{"If-Match": "*"}),
+        ).status_code
+
+    assert patch_parcel(inside) == 200
+    assert patch_parcel(outside) == 403
+    # A new zone where the planner of the north has no say: refused, nothing written.
+    feature = _new_zone(staff_api, staff, "T-SOUTH")
+    feature["geometry"] = _get(staff_api, staff, f"{ZONES}/{ZONE_OUTSIDE_NORTH}").json()["geometry"]
+    feature["properties"]["project_id"] = 2
+    zones = _count_zones(staff_engine)
+    refused = httpx.post(
+        f"{staff_api}{ZONES}", json=feature, headers=staff.headers("planner-north")
+    )
+    assert refused.status_code == 403 and _count_zones(staff_engine) == zones
