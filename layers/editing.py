@@ -119,22 +119,28 @@ def _value(layer: Layer, name: str, value: Any) -> Any:
         raise FeatureError(where, str(exc)) from None
 
 
+#: How deeply a JSON property may nest (a plan's list of documents needs two or three).
+MAX_DEPTH = 32
+
+
 def _texts_in(value: Any, where: str) -> None:
-    """Every text inside a JSON value is text PostgreSQL can store (no NUL). Walked with
-    a stack, not by recursion: a client may nest a value a thousand levels deep."""
-    stack = [value]
+    """A JSON value nests at most :data:`MAX_DEPTH` deep and its texts are text
+    PostgreSQL can store (no NUL). Walked with a stack, not by recursion: a client may
+    nest a value a thousand levels deep."""
+    stack = [(value, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise FeatureError(where, f"nested deeper than {MAX_DEPTH} levels")
         if isinstance(item, str):
             try:
                 check_text(item, where)
             except PropertyValueError as exc:
                 raise FeatureError(where, str(exc)) from None
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((child, depth + 1) for child in item)
         elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            stack.extend((child, depth + 1) for child in (*item.keys(), *item.values()))
 
 
 #: How deep a geometry's coordinates nest: polygons of rings of positions.
@@ -257,7 +263,8 @@ def outside_units(layer: Layer, feature_id: int, units: tuple[str, ...]) -> Sele
     else:
         point = func.ST_PointOnSurface(table.c[layer.storage_geometry_column])
         inside = func.coalesce(func.ST_Intersects(point, accounts.units_area(units)), False)
-    return select(~inside).where(table.c[layer.key] == feature_id)
+    # Locked: the feature cannot be moved between this check and the write.
+    return select(~inside).where(table.c[layer.key] == feature_id).with_for_update(of=table)
 
 
 def context(actor: str, via: str, reason: str | None, unconditional: bool = False) -> Select:

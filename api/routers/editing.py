@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.deps import LayerDep
-from api.errors import BadRequest, RuleBroken, ensure_database_up, problems
+from api.errors import BadRequest, RuleBroken, ensure_database_up, problems, retry_later
 from api.links import base_url
 from api.params import REASON_HEADER, feature_key
 from api.params import reason as reason_of
@@ -133,7 +133,9 @@ async def _json(request: Request) -> tuple[Any, int]:
         if len(body) > MAX_BODY:
             raise HTTPException(413, f"a feature body is at most {MAX_BODY // 2**20} MiB")
     try:
-        return orjson.loads(body), len(body)
+        if len(body) < OFF_LOOP_BYTES:
+            return orjson.loads(body), len(body)
+        return await run_in_threadpool(orjson.loads, bytes(body)), len(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest("body", f"not JSON: {exc}") from None
 
@@ -186,6 +188,8 @@ RULE_CLASSES = ("23", "22")
 def _refuse_by_rule(request: Request, exc: DBAPIError) -> None:
     orig = exc.orig
     state = getattr(orig, "sqlstate", None) or ""
+    if state in ("40001", "40P01"):  # a deadlock or serialization failure: try again
+        raise retry_later("the change met another at the same time; send it again") from None
     if not state.startswith(RULE_CLASSES):
         return
     diag = getattr(orig, "diag", None)

@@ -153,16 +153,16 @@ class StaffGate:
             return
         path = route_path(scope)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-            await self.app(scope, receive, send)  # a CORS preflight: CORSMiddleware's
-            return
         try:
             try:
                 who = await authenticate(scope, headers, path, self.settings)
             except Refused:
                 if path != ME:
                     raise
-                who = None  # credentials that are no longer good: signed out
+                # A page asking who is signed in: a token no longer good is no answer;
+                # the session, if any, is.
+                without = {k: v for k, v in headers.items() if k != "authorization"}
+                who = await authenticate(scope, without, path, self.settings)
             decision = rules.decide(scope["method"], path, who)
             if decision.status is not None:
                 raise Refused(decision.status, decision.detail, decision.allow)

@@ -153,6 +153,8 @@ def decide(method: str, path: str, principal: Principal | None) -> Decision:
     if path.startswith(STATIC_PREFIX):
         return Decision(None)
     found = match(method, path)
+    if found is None and path.endswith("/") and path != "/" and match(method, path[:-1]):
+        return Decision(None)  # the router redirects to the path without the slash
     if found is None:
         # Refused, not passed on: a route the table does not name is not served.
         return Decision(404, f"nothing at {path}")

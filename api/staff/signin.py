@@ -35,7 +35,7 @@ class Credentials(BaseModel):
     name: str = Field(pattern=accounts.NAME_PATTERN, max_length=63, examples=["planner1"])
     password: str = Field(min_length=1, max_length=1024)
     #: The current TOTP code, for accounts with a second factor.
-    otp: str | None = Field(default=None, max_length=10)
+    otp: str | None = Field(default=None, pattern=r"^[0-9]{6,8}$")
 
 
 class Throttle:
@@ -115,11 +115,11 @@ async def login(request: Request, credentials: Annotated[Credentials, Body()]) -
         raise HTTPException(
             429, "too many failed sign-ins; try again later", headers={"Retry-After": str(wait)}
         )
+    ensure_database_up(request)  # an outage does not use up anyone's attempts
     # Counted as failed until it succeeds: a burst of guesses sent at once is throttled
     # as if sent one after the other.
     throttle.fail(account_key)
     throttle.fail(client)
-    ensure_database_up(request)
     engine = request.app.state.engine
     async with engine.connect() as conn:
         row = await conn.run_sync(accounts.account_for_login, credentials.name)

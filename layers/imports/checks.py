@@ -97,18 +97,35 @@ def check_units(
     conn: Connection, target: Target, s: Table, units: tuple[str, ...], findings: Findings
 ) -> None:
     """Features outside the units an account is limited to: a parcel by its unit code
-    (the pre-2025 units merged into them count), any other by a point on its surface."""
+    (the pre-2025 units merged into them count), any other by a point on its surface.
+    Both the feature as the file has it and, when the file replaces one, the feature as
+    it stands: an account may not move another unit's plan into its own."""
     key = _key_object(s, target.key)
-    inside: ColumnElement[bool]
-    if "unit_code" in s.c:
-        inside = s.c.unit_code.in_(accounts.units_covered(units))
-    else:
-        point = func.ST_PointOnSurface(s.c.geom)
-        inside = func.coalesce(func.ST_Intersects(point, accounts.units_area(units)), False)
-    outside = select(s.c.fid, key, _point_on(s.c.geom)).where(~inside)
     message = f"outside the units of the importing account ({', '.join(units)})"
-    for fid, key_value, where in _stream(conn, outside):
-        findings.append(Finding("OUTSIDE_UNITS", fid, message, key_value, _point(where)))
+    new = select(s.c.fid, key, _point_on(s.c.geom)).where(~_inside(s, units))
+    table = target.table
+    by_code = {r.code: r for r in target.references}
+    same_key = [
+        table.c[by_code[k].column] == by_code[k].row_of(s.c[k]).scalar_subquery()
+        if k in by_code
+        else table.c[k] == s.c[k]
+        for k in target.key
+    ]
+    replaced = (
+        select(s.c.fid, key, _point_on(table.c.geom))
+        .select_from(s.join(table, and_(*same_key)))
+        .where(~_inside(table, units))
+    )
+    for query in (new, replaced):
+        for fid, key_value, where in _stream(conn, query):
+            findings.append(Finding("OUTSIDE_UNITS", fid, message, key_value, _point(where)))
+
+
+def _inside(rows: Table, units: tuple[str, ...]) -> ColumnElement[bool]:
+    if "unit_code" in rows.c:
+        return rows.c.unit_code.in_(accounts.units_covered(units))
+    point = func.ST_PointOnSurface(rows.c.geom)
+    return func.coalesce(func.ST_Intersects(point, accounts.units_area(units)), False)
 
 
 def run_checks(conn: Connection, target: Target, s: Table, findings: Findings) -> None:

@@ -315,3 +315,32 @@ def test_no_token_for_a_disabled_account(staff_database):
         with pytest.raises(accounts.AccountError, match="disabled"):
             accounts.create_token(conn, "gone", timedelta(days=1))
     engine.dispose()
+
+
+def test_me_prefers_a_good_session_to_a_bad_token(staff_api, staff_database):
+    _add(staff_database, "both-ways")
+    with _sign_in(staff_api, "both-ways") as client:
+        response = client.get(ME, headers={"Authorization": "Bearer lpt_revoked-long-ago"})
+        assert response.json()["name"] == "both-ways"
+
+
+def test_a_code_that_is_not_digits_is_a_400(staff_api):
+    body = {"name": "anyone", "password": PASSWORD, "otp": "１２３４５６"}
+    assert httpx.post(f"{staff_api}/staff/auth/login", json=body).status_code == 400
+
+
+def test_the_gate_s_refusals_carry_cors_headers(staff_database):
+    url = staff_database[0].render_as_string(hide_password=False)
+    server = ServerSettings(cors_origins=["https://portal.example"])
+    for api in serve(settings_for(url, server)):
+        origin = {"Origin": "https://portal.example"}
+        refused = httpx.post(f"{api}/collections/plan_zones/items", headers=origin)
+        assert refused.status_code == 401
+        assert refused.headers["access-control-allow-origin"] == "https://portal.example"
+        preflight = httpx.options(
+            f"{api}/collections",
+            headers={**origin, "Access-Control-Request-Method": "GET"},
+        )
+        assert preflight.status_code == 200
+        slash = httpx.get(f"{api}/collections/", follow_redirects=False)
+        assert slash.status_code == 307 and slash.headers["location"].endswith("/collections")

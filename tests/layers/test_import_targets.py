@@ -315,3 +315,31 @@ def test_an_export_names_only_public_rows_by_code(engine, tmp_path):
         frame = exports.public_frame(conn, default_registry()["auction_lots"])
     assert frame["project_id"].notna().all()
     assert frame["project_code"].isna().all()
+
+
+def test_an_account_limited_to_units_cannot_take_over_another_unit_s_plan(engine, tmp_path):
+    """A plan of 01273 moved by a file into 01279 is refused to an account of 01279:
+    the feature it would replace lies outside its units. A new plan there is its own."""
+    east = shapely.box(X + 5000, Y, X + 6000, Y + 1000)
+    with engine.begin() as conn:
+        conn.execute(
+            UNITS.insert().values(
+                code="01279",
+                name="Nùng Trí Cao",
+                kind="ward",
+                valid_from="2025-07-01",
+                geom=f"SRID=9210;{shapely.MultiPolygon([east]).wkt}",
+            )
+        )
+    run_import(engine, write(projects(), tmp_path / "doan.gpkg"), "planning_projects")
+    moved = projects().iloc[[1]].copy()
+    moved.geometry = [shapely.box(X + 5200, Y, X + 5400, Y + 200)]
+    report = run_import(
+        engine, write(moved, tmp_path / "moved.gpkg"), "planning_projects", units=("01279",)
+    )
+    assert report.refused and [f.rule for f in report.findings] == ["OUTSIDE_UNITS"]
+    moved["MaDoAn"] = ["QH-MOI"]
+    report = run_import(
+        engine, write(moved, tmp_path / "new.gpkg"), "planning_projects", units=("01279",)
+    )
+    assert report.written and not report.findings
