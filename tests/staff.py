@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL
 
 from layers import accounts
@@ -39,6 +39,19 @@ class Staff:
 
     def headers(self, name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[name]}"} if name in self.tokens else {}
+
+
+def parcels_in_and_out(engine: Engine) -> tuple[int, int]:
+    """A parcel inside :data:`LIMITED_UNIT` and one outside it: Sông Hiến (01267) was
+    merged into Thục Phán (01273) by the reform, Sông Bằng (01270) was not."""
+    with engine.connect() as conn:
+        found = [
+            conn.execute(
+                text("SELECT min(id) FROM parcels WHERE unit_code = :u"), {"u": code}
+            ).scalar_one()
+            for code in ("01267", "01270")
+        ]
+    return found[0], found[1]
 
 
 def make_staff(url: URL, prefix: str = "") -> Staff:

@@ -10,6 +10,7 @@ import pytest
 from shapely.geometry import shape
 
 from tests.api.tilemath import tile_of
+from tests.staff import parcels_in_and_out
 
 PROJECTS = "/collections/planning_projects/items"
 
@@ -108,16 +109,7 @@ def test_lookup_shows_a_planner_the_plans_in_preparation(staff_api, staff):
 
 
 def test_an_officer_limited_to_units_reads_holders_only_there(staff_api, staff, staff_engine):
-    from sqlalchemy import text
-
-    with staff_engine.connect() as conn:
-        # Sông Hiến (01267) was merged into Thục Phán (01273); Sông Bằng (01270) was not.
-        inside, outside = (
-            conn.execute(
-                text("SELECT min(id) FROM parcels WHERE unit_code = :u"), {"u": code}
-            ).scalar_one()
-            for code in ("01267", "01270")
-        )
+    inside, outside = parcels_in_and_out(staff_engine)
     north = staff.headers("cadastral-north")
 
     def holders(parcel: int, headers):

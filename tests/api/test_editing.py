@@ -17,6 +17,8 @@ from pyproj import Transformer
 from shapely.geometry import mapping, shape
 from sqlalchemy import text
 
+from tests.staff import parcels_in_and_out
+
 GEOJSON = "application/geo+json"
 MERGE = "application/merge-patch+json"
 ZONES = "/collections/plan_zones/items"
@@ -398,15 +400,7 @@ def test_an_unlisted_path_or_method_is_refused_by_the_gate(staff_api, staff):
 
 
 def test_units_hold_for_new_features_and_for_parcels(staff_api, staff, staff_engine):
-    with staff_engine.connect() as conn:
-        # Sông Hiến (01267) lies in Thục Phán (01273) since the reform; Sông Bằng (01270)
-        # does not.
-        inside, outside = (
-            conn.execute(
-                text("SELECT min(id) FROM parcels WHERE unit_code = :u"), {"u": code}
-            ).scalar_one()
-            for code in ("01267", "01270")
-        )
+    inside, outside = parcels_in_and_out(staff_engine)
 
     def patch_parcel(parcel: int) -> int:
         return httpx.patch(
