@@ -178,9 +178,9 @@ def main() -> None:
         f"keep-alive connection, PATCHes a zone of its own (`max_floors`) with the ETag "
         f"of its previous answer in `If-Match`, a bearer token and `Landplan-Reason`, "
         f"for {args.seconds:.0f} s per level. Each PATCH: the token checked, a "
-        "transaction that says who and why, the row locked and its version compared, "
-        "the UPDATE (version and journal triggers, the zone-in-plan check), the feature "
-        "read back as GeoJSON.",
+        "transaction that says who and why, one UPDATE that compares the version and "
+        "returns the feature as GeoJSON (version and journal triggers, the zone-in-plan "
+        "check).",
         "- **Reference (same run)**: the same conditional UPDATE through psycopg, one "
         "autocommit connection per client, the same triggers firing.",
         "",
