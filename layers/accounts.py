@@ -438,6 +438,16 @@ def units_covered(units: tuple[str, ...]):
     )
 
 
+def in_units(rows: Table, units: tuple[str, ...]) -> ColumnElement[bool]:
+    """Whether a row of ``rows`` (a layer's table, or an import's staging table) lies in
+    ``units``: a parcel by its unit code, the pre-2025 units merged into them counting;
+    any other feature by a point on its surface (``geom``, VN-2000)."""
+    if "unit_code" in rows.c:
+        return rows.c.unit_code.in_(units_covered(units))
+    point = func.ST_PointOnSurface(rows.c.geom)
+    return func.coalesce(func.ST_Intersects(point, units_area(units)), False)
+
+
 def units_area(units: tuple[str, ...]):
     """The area of the current units ``units``, as one geometry (VN-2000)."""
     table = AdminUnit.__table__

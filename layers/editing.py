@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import shapely
@@ -27,7 +26,14 @@ from gis.crs import WGS84, in_area_of_use
 from layers import accounts
 from layers.base import STORAGE_SRID, Audience, Layer
 from layers.features import OutputCRS, feature_json
-from layers.properties import Kind, PropertyValueError, check_text, check_value, kind
+from layers.properties import (
+    Kind,
+    PropertyValueError,
+    check_text,
+    check_value,
+    kind,
+    parse_value,
+)
 
 #: What a writer reads and writes: every row, public and private properties.
 EDITOR = Audience(all_rows=True, private=True)
@@ -100,14 +106,13 @@ def _value(layer: Layer, name: str, value: Any) -> Any:
     where = f"/properties/{name}"
     if expected is Kind.INTEGER and not (isinstance(value, int) and not isinstance(value, bool)):
         raise FeatureError(where, f"{name} is an integer")
-    if expected is Kind.DATE:
+    if expected is Kind.DATE:  # JSON has no dates: YYYY-MM-DD, as in a query string
+        if not isinstance(value, str):
+            raise FeatureError(where, f"{name} is a date, YYYY-MM-DD")
         try:
-            # fromisoformat also reads 20250701 and 2025-W27: only the plain form is a date.
-            if isinstance(value, str) and len(value) == 10 and value[4] == "-":
-                return date.fromisoformat(value)
-        except ValueError:
-            pass
-        raise FeatureError(where, f"{name} is a date, YYYY-MM-DD")
+            return parse_value(layer, name, value)
+        except PropertyValueError as exc:
+            raise FeatureError(where, str(exc)) from None
     if expected is Kind.ARRAY:
         if not isinstance(value, list):
             raise FeatureError(where, f"{name} is a list")
@@ -255,16 +260,14 @@ def current(layer: Layer, feature_id: int) -> Select:
 
 
 def outside_units(layer: Layer, feature_id: int, units: tuple[str, ...]) -> Select:
-    """True when the feature lies outside ``units`` (a parcel by its unit code, with the
-    pre-2025 units merged into them; any other feature by a point on its surface)."""
+    """True when the feature lies outside ``units`` (:func:`layers.accounts.in_units`)."""
     table = layer.table
-    if "unit_code" in table.c:
-        inside: ColumnElement[bool] = table.c.unit_code.in_(accounts.units_covered(units))
-    else:
-        point = func.ST_PointOnSurface(table.c[layer.storage_geometry_column])
-        inside = func.coalesce(func.ST_Intersects(point, accounts.units_area(units)), False)
     # Locked: the feature cannot be moved between this check and the write.
-    return select(~inside).where(table.c[layer.key] == feature_id).with_for_update(of=table)
+    return (
+        select(~accounts.in_units(table, units))
+        .where(table.c[layer.key] == feature_id)
+        .with_for_update(of=table)
+    )
 
 
 def context(actor: str, via: str, reason: str | None, unconditional: bool = False) -> Select:

@@ -9,7 +9,6 @@ transaction that says who and why (``Landplan-Reason``), the database checks its
 from __future__ import annotations
 
 import functools
-import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +19,7 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi import Path as FastPath
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.deps import LayerDep
@@ -31,13 +30,12 @@ from api.params import reason as reason_of
 from api.routers.features import GEOJSON, feature_body
 from api.staff import rules
 from api.staff.auth import DECISION, principal
-from gis.crs import CRSError, ogc_crs
+from gis.crs import CRS84_URI, CRSError, ogc_crs
 from layers import editing
 from layers.accounts import Principal
 from layers.base import Layer
 
 router = APIRouter(tags=["editing"])
-log = logging.getLogger("landplan.api")
 
 #: Bodies from this size on are parsed in a worker thread.
 OFF_LOOP_BYTES = 256 * 1024
@@ -123,43 +121,42 @@ def _crs(content_crs: str | None) -> tuple[int, bool]:
     return srid, lat_first
 
 
-async def _json(request: Request) -> tuple[Any, int]:
+async def _body(request: Request) -> bytes:
+    too_large = HTTPException(413, f"a feature body is at most {MAX_BODY // 2**20} MiB")
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_BODY:
-        raise HTTPException(413, f"a feature body is at most {MAX_BODY // 2**20} MiB")
+        raise too_large
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY:
-            raise HTTPException(413, f"a feature body is at most {MAX_BODY // 2**20} MiB")
+            raise too_large
+    return bytes(body)
+
+
+def _changes(
+    layer: Layer, body: bytes, srid: int, partial: bool, lat_first: bool
+) -> editing.Changes:
     try:
-        if len(body) < OFF_LOOP_BYTES:
-            return orjson.loads(body), len(body)
-        return await run_in_threadpool(orjson.loads, bytes(body)), len(body)
+        feature = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest("body", f"not JSON: {exc}") from None
+    try:
+        return editing.parse(layer, feature, srid, partial=partial, lat_first=lat_first)
+    except editing.FeatureError as exc:
+        where = exc.where.replace("/", ".")
+        raise BadRequest(f"body{where}", exc.detail) from None
 
 
 async def _parse(
     request: Request, layer: Layer, content_crs: str | None, partial: bool
 ) -> editing.Changes:
-    """The body as checked changes; a large one is parsed off the event loop (shapely on
-    megabytes of coordinates would hold up every other request, tiles too)."""
+    """The body as checked changes; a large one is read off the event loop (JSON and
+    shapely on megabytes of coordinates would hold up every other request, tiles too)."""
     srid, lat_first = _crs(content_crs)
-    body, size = await _json(request)
-    try:
-        if size < OFF_LOOP_BYTES:
-            return editing.parse(layer, body, srid, partial=partial, lat_first=lat_first)
-        return await run_in_threadpool(
-            functools.partial(editing.parse, partial=partial, lat_first=lat_first),
-            layer,
-            body,
-            srid,
-        )
-    except editing.FeatureError as exc:
-        raise BadRequest(
-            f"body{exc.where.replace('/', '.') if exc.where else ''}", exc.detail
-        ) from None
+    body = await _body(request)
+    work = functools.partial(_changes, layer, body, srid, partial, lat_first)
+    return work() if len(body) < OFF_LOOP_BYTES else await run_in_threadpool(work)
 
 
 @asynccontextmanager
@@ -175,7 +172,7 @@ async def _writing(
             async with conn.begin():
                 await conn.execute(editing.context(who.name, "api", reason, unconditional))
                 yield conn
-        except (IntegrityError, DBAPIError) as exc:
+        except DBAPIError as exc:  # IntegrityError and DataError among them
             _refuse_by_rule(request, exc)
             raise
 
@@ -214,7 +211,7 @@ def _answer(request: Request, layer: Layer, written: Any, status: int = 200) -> 
     body = feature_body(request, layer, str(key), written.feature)
     headers = {
         "ETag": f'"{version}"',
-        "Content-Crs": "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>",
+        "Content-Crs": f"<{CRS84_URI}>",
     }
     if status == 201:
         headers["Location"] = f"{base_url(request)}{_items_path(request, layer)}/{key}"

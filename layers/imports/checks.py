@@ -102,7 +102,7 @@ def check_units(
     it stands: an account may not move another unit's plan into its own."""
     key = _key_object(s, target.key)
     message = f"outside the units of the importing account ({', '.join(units)})"
-    new = select(s.c.fid, key, _point_on(s.c.geom)).where(~_inside(s, units))
+    new = select(s.c.fid, key, _point_on(s.c.geom)).where(~accounts.in_units(s, units))
     table = target.table
     by_code = {r.code: r for r in target.references}
     same_key = [
@@ -114,18 +114,11 @@ def check_units(
     replaced = (
         select(s.c.fid, key, _point_on(table.c.geom))
         .select_from(s.join(table, and_(*same_key)))
-        .where(~_inside(table, units))
+        .where(~accounts.in_units(table, units))
     )
     for query in (new, replaced):
         for fid, key_value, where in _stream(conn, query):
             findings.append(Finding("OUTSIDE_UNITS", fid, message, key_value, _point(where)))
-
-
-def _inside(rows: Table, units: tuple[str, ...]) -> ColumnElement[bool]:
-    if "unit_code" in rows.c:
-        return rows.c.unit_code.in_(accounts.units_covered(units))
-    point = func.ST_PointOnSurface(rows.c.geom)
-    return func.coalesce(func.ST_Intersects(point, accounts.units_area(units)), False)
 
 
 def run_checks(conn: Connection, target: Target, s: Table, findings: Findings) -> None:
