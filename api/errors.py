@@ -109,6 +109,13 @@ class DatabaseDown(Exception):
     """The database failed a request a moment ago: answer 503 without trying it."""
 
 
+def unavailable(detail: str, instance: str | None = None) -> JSONResponse:
+    """A 503 problem whose client should try again in a few seconds (Retry-After)."""
+    response = problem(503, detail, instance=instance)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def retry_later(detail: str) -> HTTPException:
     """A 503 whose client should try again in a few seconds (Retry-After)."""
     return HTTPException(503, detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
@@ -197,20 +204,18 @@ def install(app: FastAPI) -> None:
             if busy
             else "the database is not reachable; try again shortly"
         )
-        response = problem(503, detail, instance=request.url.path)
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return unavailable(detail, instance=request.url.path)
 
     # Through SQLAlchemy, and through the driver pool the tiles use (api/app.py); a pool
     # with no free connection in time (busy, or the database down) is a 503 as well.
-    for unavailable in (
+    for down in (
         OperationalError,
         psycopg.OperationalError,
         PoolTimeout,
         SQLAlchemyTimeout,
         DatabaseDown,
     ):
-        app.add_exception_handler(unavailable, database_unavailable)
+        app.add_exception_handler(down, database_unavailable)
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:

@@ -167,7 +167,8 @@ def digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def _principal(row, via: str) -> Principal:
+def principal_of(row, via: str) -> Principal:
+    """An account row (id, name, role, units, totp_secret) as the principal it signs in as."""
     return Principal(
         row.name, row.role, tuple(row.units), row.id, via, totp=row.totp_secret is not None
     )
@@ -218,7 +219,7 @@ def principal_named(conn: Connection, name: str) -> Principal:
     ).one_or_none()
     if row is None:
         raise AccountError(f"no enabled account {name!r}")
-    return _principal(row, "cli")
+    return principal_of(row, "cli")
 
 
 def list_accounts(conn: Connection) -> list:
@@ -380,7 +381,7 @@ def principal_for_token(conn: Connection, secret: str) -> Principal | None:
         conn.execute(
             update(TOKENS).where(TOKENS.c.id == row.token_id).values(last_used_at=func.now())
         )
-    return _principal(row, "token")
+    return principal_of(row, "token")
 
 
 def account_for_login(conn: Connection, name: str):
@@ -419,7 +420,7 @@ def principal_for_session(conn: Connection, session_id: str, idle: timedelta) ->
         conn.execute(
             update(SESSIONS).where(SESSIONS.c.id_hash == hashed).values(last_seen_at=func.now())
         )
-    return _principal(row, "session")
+    return principal_of(row, "session")
 
 
 def close_session(conn: Connection, session_id: str) -> None:

@@ -15,21 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 from datetime import timedelta
 
 from fastapi import Request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import RETRY_AFTER_SECONDS, problem
+from api.errors import problem, unavailable
 from api.settings import ServerSettings
 from api.staff import rules
 from layers import accounts
 from layers.accounts import Principal
-
-log = logging.getLogger("landplan.api")
 
 #: Keys in the request's scope: who is asking (None: the public), the decision made.
 PRINCIPAL = "landplan.principal"
@@ -71,14 +69,6 @@ def csrf_token(session_id: str) -> str:
     return hashlib.sha256(b"landplan-csrf:" + session_id.encode()).hexdigest()
 
 
-def cookie(headers: dict[str, str], name: str) -> str | None:
-    for part in headers.get("cookie", "").split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name and value:
-            return value
-    return None
-
-
 def route_path(scope: Scope) -> str:
     """The path the router matches: without the root path a server mounted the app at
     (``uvicorn --root-path /api`` puts it in front of ``path``)."""
@@ -102,8 +92,8 @@ async def authenticate(
         # anonymous, and the table refuses what the public may not do.
     if not path.startswith(rules.STAFF_PREFIX + "/"):
         return None
-    session_id = cookie(headers, SESSION_COOKIE)
-    if session_id is None:
+    session_id = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE)
+    if not session_id:
         return None
     idle = timedelta(minutes=settings.session_idle_minutes)
     principal = await _run(scope, accounts.principal_for_session, session_id, idle)
@@ -176,8 +166,7 @@ class StaffGate:
             await response(scope, receive, send)
             return
         except (OperationalError, PoolTimeout):
-            busy = problem(503, "the database is not answering; try again shortly")
-            busy.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            busy = unavailable("the database is not answering; try again shortly")
             await busy(scope, receive, send)
             return
         scope[PRINCIPAL] = who

@@ -25,10 +25,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.errors import ensure_database_up, problems
-from api.staff.auth import SESSION_COOKIE, cookie, csrf_token, principal
+from api.staff.auth import SESSION_COOKIE, csrf_token, principal
+from api.staff.rules import STAFF_PREFIX
 from layers import accounts
 
-router = APIRouter(prefix="/staff/auth", tags=["staff"])
+router = APIRouter(prefix=f"{STAFF_PREFIX}/auth", tags=["staff"])
 
 
 class Credentials(BaseModel):
@@ -136,18 +137,18 @@ async def login(request: Request, credentials: Annotated[Credentials, Body()]) -
     throttle.forget(account_key)
     throttle.take_back(client)
     absolute = timedelta(hours=settings.session_hours)
-    previous = cookie(dict(request.headers), SESSION_COOKIE)
+    previous = request.cookies.get(SESSION_COOKIE)
     async with engine.begin() as conn:
-        if previous is not None:  # one session per sign-in: the browser's last one ends
+        if previous:  # one session per sign-in: the browser's last one ends
             await conn.run_sync(accounts.close_session, previous)
         session_id = await conn.run_sync(accounts.open_session, row.id, absolute)
-    who = accounts.Principal(row.name, row.role, tuple(row.units), row.id, "session")
+    who = accounts.principal_of(row, "session")
     response = JSONResponse(_me(who, session_id), headers={"Cache-Control": "no-store"})
     response.set_cookie(
         SESSION_COOKIE,
         session_id,
         max_age=int(absolute.total_seconds()),
-        path="/staff",
+        path=STAFF_PREFIX,
         httponly=True,
         samesite="strict",
         secure=(settings.public_url or "").startswith("https://"),
@@ -178,13 +179,13 @@ def _second_factor(conn, row, otp: str | None, admin_requires_totp: bool) -> boo
     responses={204: {"description": "Signed out (or was not signed in)"}, **problems(503)},
 )
 async def logout(request: Request) -> Response:
-    session_id = cookie(dict(request.headers), SESSION_COOKIE)
-    if session_id is not None:
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
         ensure_database_up(request)
         async with request.app.state.engine.begin() as conn:
             await conn.run_sync(accounts.close_session, session_id)
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/staff")
+    response.delete_cookie(SESSION_COOKIE, path=STAFF_PREFIX)
     return response
 
 
@@ -195,7 +196,5 @@ async def logout(request: Request) -> Response:
 )
 async def me(request: Request) -> JSONResponse:
     who = principal(request)
-    session_id = (
-        cookie(dict(request.headers), SESSION_COOKIE) if who and who.via == "session" else None
-    )
+    session_id = request.cookies.get(SESSION_COOKIE) if who and who.via == "session" else None
     return JSONResponse(_me(who, session_id))
