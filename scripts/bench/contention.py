@@ -10,7 +10,6 @@ the "contention" section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import statistics
 import threading
 import time
 from collections import Counter
@@ -20,6 +19,7 @@ import httpx
 
 from api.settings import PROJECT_ROOT, ServerSettings
 from scripts.bench import report
+from scripts.bench.report import p50_ms, p95_ms
 from scripts.bench.run import machine, start, tile_xy
 from scripts.localhost import free_port
 
@@ -61,14 +61,6 @@ def downloads(base: str, stop: threading.Event, outcomes: Counter) -> None:
             outcomes[status] += 1
             if status == 503:
                 time.sleep(0.05)  # a client told to retry does not spin
-
-
-def p50_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
-
-
-def p95_ms(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[18] * 1000
 
 
 def main() -> None:

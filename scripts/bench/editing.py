@@ -14,7 +14,6 @@ into the "editing" section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import statistics
 import threading
 import time
 from collections import Counter
@@ -29,6 +28,7 @@ from api.session import SESSION_OPTIONS
 from api.settings import PROJECT_ROOT, DatabaseSettings
 from layers import accounts
 from scripts.bench import report
+from scripts.bench.report import p50_ms, p95_ms
 from scripts.bench.run import BENCH_DB, ensure_dataset, machine, start, versions
 from scripts.localhost import free_port
 
@@ -126,13 +126,7 @@ def _floor(base: str, count: int = 500) -> float:
             started = time.perf_counter()
             client.get("/health")
             took.append(time.perf_counter() - started)
-    return ms(took, "p50")
-
-
-def ms(samples: list[float], q: str) -> float:
-    if q == "p50":
-        return statistics.median(samples) * 1000
-    return statistics.quantiles(samples, n=20)[18] * 1000
+    return p50_ms(took)
 
 
 def main() -> None:
@@ -159,9 +153,9 @@ def main() -> None:
             )
             errors = sum(n for status, n in api_outcomes.items() if status != 200)
             rows.append(
-                f"| {clients} | {len(api):,} | {ms(api, 'p50'):.1f} | {ms(api, 'p95'):.1f} | "
-                f"{errors} | {len(sql):,} | {ms(sql, 'p50'):.2f} | {ms(sql, 'p95'):.2f} | "
-                f"{sql_outcomes['stale']} | **{ms(api, 'p50') / ms(sql, 'p50'):.1f}×** |"
+                f"| {clients} | {len(api):,} | {p50_ms(api):.1f} | {p95_ms(api):.1f} | "
+                f"{errors} | {len(sql):,} | {p50_ms(sql):.2f} | {p95_ms(sql):.2f} | "
+                f"{sql_outcomes['stale']} | **{p50_ms(api) / p50_ms(sql):.1f}×** |"
             )
             print(rows[-1], flush=True)
     finally:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 TITLE = "# Benchmarks\n"
+
+
+def p50_ms(samples: list[float]) -> float:
+    """The median of durations in seconds, in milliseconds."""
+    return statistics.median(samples) * 1000
+
+
+def p95_ms(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[18] * 1000
 
 
 def write_section(path: Path, name: str, body: str) -> None:
