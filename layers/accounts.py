@@ -177,14 +177,8 @@ def principal_of(row, via: str) -> Principal:
 def check_units(conn: Connection, units: list[str]) -> None:
     """Refuse codes that are not current units (an account is limited to today's units;
     the pre-2025 units merged into them come with them)."""
-    units_table = AdminUnit.__table__
-    current = set(
-        conn.scalars(
-            select(units_table.c.code).where(
-                units_table.c.code.in_(units), units_table.c.valid_to.is_(None)
-            )
-        )
-    )
+    table = AdminUnit.__table__
+    current = set(conn.scalars(select(table.c.code).where(_current(units))))
     unknown = sorted(set(units) - current)
     if unknown:
         raise AccountError(f"not a current administrative unit: {', '.join(unknown)}")
@@ -433,7 +427,7 @@ def units_covered(units: tuple[str, ...]):
     """The unit codes an account limited to ``units`` covers: those units and the
     pre-2025 units merged into them (records made before the reform carry old codes)."""
     table = AdminUnit.__table__
-    current = select(table.c.id).where(table.c.code.in_(units), table.c.valid_to.is_(None))
+    current = select(table.c.id).where(_current(units))
     return select(table.c.code).where(
         or_(table.c.id.in_(current), table.c.merged_into_id.in_(current))
     )
@@ -452,8 +446,11 @@ def in_units(rows: Table, units: tuple[str, ...]) -> ColumnElement[bool]:
 def units_area(units: tuple[str, ...]):
     """The area of the current units ``units``, as one geometry (VN-2000)."""
     table = AdminUnit.__table__
-    return (
-        select(func.ST_Union(table.c.geom))
-        .where(and_(table.c.code.in_(units), table.c.valid_to.is_(None)))
-        .scalar_subquery()
-    )
+    return select(func.ST_Union(table.c.geom)).where(_current(units)).scalar_subquery()
+
+
+def _current(units: tuple[str, ...] | list[str]) -> ColumnElement[bool]:
+    """The administrative units of these codes in force today (a code can name an old
+    unit too: Thục Phán kept Hợp Giang's 01273)."""
+    table = AdminUnit.__table__
+    return and_(table.c.code.in_(units), table.c.valid_to.is_(None))

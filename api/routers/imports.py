@@ -1,11 +1,11 @@
 """``POST /imports``: the import of ``landplan import`` over HTTP, for staff.
 
-Until staff accounts exist, the endpoint answers requests bearing
-``LANDPLAN_ADMIN_TOKEN`` (checked before the body is read, api/staff/auth.py); no
-address is trusted. Uploads are
-limited to ``LANDPLAN_MAX_UPLOAD_MB`` (413 beyond, checked as the body streams in), saved
-to a temporary directory and imported exactly as the CLI does: one transaction, a
-report, nothing written when a finding is an error (422 with the report).
+Staff credentials of a role that writes some layer are checked before the body is read
+(api/staff/rules.py), the layer's own writers once the form names it; an account limited
+to units imports only there, and ``Landplan-Reason`` says why. Uploads are limited to
+``LANDPLAN_MAX_UPLOAD_MB`` (413 beyond, checked as the body streams in), saved to a
+temporary directory and imported exactly as the CLI does: one transaction, a report,
+nothing written when a finding is an error (422 with the report).
 
 A big file takes minutes (a million parcels: three), longer than proxies keep a request
 open. With ``Prefer: respond-async`` (RFC 7240) the answer is at once: ``202 Accepted``
