@@ -134,6 +134,14 @@ class RuleBroken(Exception):
         self.rule, self.message, self.feature = rule, message, feature
 
 
+class Conflict(Exception):
+    """The request conflicts with the state of the data (409); ``extra`` says with what."""
+
+    def __init__(self, detail: str, **extra: Any):
+        super().__init__(detail)
+        self.detail, self.extra = detail, extra
+
+
 class BadRequest(ValueError):
     """A request parameter is wrong; the message says which and why."""
 
@@ -162,6 +170,10 @@ def install(app: FastAPI) -> None:
             instance=exc.feature,
             rule=exc.rule,
         )
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict) -> JSONResponse:
+        return problem(409, exc.detail, instance=request.url.path, **exc.extra)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:

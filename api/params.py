@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 from urllib.parse import unquote
 
@@ -56,6 +56,17 @@ CrsParam = Annotated[
 ]
 
 
+AS_OF = "as-of"
+AsOfParam = Annotated[
+    str | None,
+    Query(
+        alias=AS_OF,
+        description="The data as it stood at this RFC 3339 date-time (docs/history.md)",
+        examples=["2025-01-01T00:00:00Z"],
+    ),
+]
+
+
 @dataclass
 class ItemsParams:
     """The fixed query parameters of ``/collections/{id}/items`` (OGC API Features 1–3)."""
@@ -99,6 +110,7 @@ class ItemsParams:
         ItemsFormat,
         Query(description="json (GeoJSON, default) or a download: gpkg, shp (zip), csv, dxf"),
     ] = "json"
+    as_of: AsOfParam = None
 
 
 #: The fixed parameters as a query string names them (``bbox_crs`` is ``bbox-crs``).
@@ -204,6 +216,33 @@ def _instant(text: str) -> date | None:
         raise BadRequest("datetime", f"not an RFC 3339 date or date-time: {text[:40]!r}") from None
 
 
+#: A date-time of RFC 3339 (``as-of``): the offset is required, a date alone is not one.
+DATE_TIME = re.compile(
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2})"
+    r"(\.(?P<fraction>[0-9]{1,9}))?(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def moment(name: str, text: str) -> datetime:
+    """An RFC 3339 date-time (``2025-01-01T00:00:00Z``), not later than now."""
+    found = DATE_TIME.fullmatch(text)
+    fraction = (found["fraction"] or "")[:6].ljust(6, "0") if found else ""
+    offset = found["offset"] if found else ""
+    offset = "+00:00" if offset in ("Z", "z") else offset
+    try:
+        if found is None:
+            raise ValueError(text)
+        at = datetime.fromisoformat(f"{found['date']}T{found['time']}.{fraction}{offset}")
+    except ValueError:
+        example = "2025-01-01T00:00:00Z"
+        raise BadRequest(
+            name, f"not an RFC 3339 date-time with its offset (e.g. {example}): {text[:40]!r}"
+        ) from None
+    if at > datetime.now(UTC):
+        raise BadRequest(name, f"{text} is in the future: without {name}, the data as it is now")
+    return at
+
+
 def feature_key(layer: Layer, feature_id: str) -> int | None:
     """The key a feature id names, or None when no row can have it (not digits, or past
     the key column's range): the caller answers 404 as for any unknown id."""
@@ -242,20 +281,25 @@ def text(name: str, value: str) -> str:
 
 
 REASON_HEADER = "Landplan-Reason"
+#: The decision (number, date, authority) or the dossier a write carries out: recorded
+#: with its change set (docs/history.md).
+DECISION_HEADER = "Landplan-Decision"
+DOSSIER_HEADER = "Landplan-Dossier"
 MAX_REASON = 2000
 
 
-def reason(given: str | None) -> str | None:
-    """Why a write is made, from ``Landplan-Reason``: percent-encoded UTF-8 (a header
-    holds Latin-1 at best; "Điều chỉnh" is ``%C4%90i%E1%BB%81u%20ch%E1%BB%89nh``); UTF-8
-    sent raw is taken too. None when absent or blank."""
+def reason(given: str | None, header: str = REASON_HEADER) -> str | None:
+    """Why a write is made, from ``Landplan-Reason`` (or another header of words):
+    percent-encoded UTF-8 (a header holds Latin-1 at best; "Điều chỉnh" is
+    ``%C4%90i%E1%BB%81u%20ch%E1%BB%89nh``); UTF-8 sent raw is taken too. None when
+    absent or blank."""
     if given is None or not given.strip():
         return None
     raw = given.encode("latin-1", "replace").decode("utf-8", "replace")
     found = unquote(raw, errors="replace").strip()
     if len(found) > MAX_REASON:
-        raise BadRequest(REASON_HEADER, f"at most {MAX_REASON} characters")
-    return text(REASON_HEADER, found) or None
+        raise BadRequest(header, f"at most {MAX_REASON} characters")
+    return text(header, found) or None
 
 
 #: A parcel's identity in a path: the unit's five-digit code, map sheet and parcel number

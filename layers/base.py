@@ -28,6 +28,10 @@ NAMING_CONVENTION = {
 }
 
 
+#: A new row's change set: the one its statement opened (migration 0009).
+CURRENT_CHANGE_SET = text("split_part(current_setting('landplan.change_set'), '/', 2)::bigint")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     __table__: ClassVar[Table]
@@ -74,6 +78,13 @@ class PolygonFeature:
     def updated_by(cls) -> Mapped[str]:
         """Who wrote the version (staff data: never a public property)."""
         return mapped_column(Text, nullable=False, server_default=text("landplan_actor()"))
+
+    @declared_attr
+    def change_set(cls) -> Mapped[int]:
+        """The change set that wrote the version (migration 0009, layers/history.py)."""
+        return mapped_column(
+            BigInteger, nullable=False, server_default=CURRENT_CHANGE_SET, index=True
+        )
 
     @classmethod
     def geometry_checks(cls) -> tuple[CheckConstraint, ...]:

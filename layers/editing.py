@@ -270,7 +270,23 @@ def outside_units(layer: Layer, feature_id: int, units: tuple[str, ...]) -> Sele
     )
 
 
-def context(actor: str, via: str, reason: str | None, unconditional: bool = False) -> Select:
+@dataclass(frozen=True)
+class Grounds:
+    """Why a change is made, beside the reason: the decision or the dossier it carries
+    out, or the change set it reverts (the change set records them, migration 0009)."""
+
+    decision: str | None = None
+    dossier: str | None = None
+    reverts: int | None = None
+
+
+def context(
+    actor: str,
+    via: str,
+    reason: str | None,
+    unconditional: bool = False,
+    grounds: Grounds = Grounds(),
+) -> Select:
     """Who writes, through what and why, for the rest of the transaction: the database's
     triggers record it (``SET LOCAL landplan.*``)."""
     settings = {
@@ -278,5 +294,8 @@ def context(actor: str, via: str, reason: str | None, unconditional: bool = Fals
         "landplan.via": via,
         "landplan.reason": reason or "",
         "landplan.unconditional": "on" if unconditional else "off",
+        "landplan.decision": grounds.decision or "",
+        "landplan.dossier": grounds.dossier or "",
+        "landplan.reverts": "" if grounds.reverts is None else str(grounds.reverts),
     }
     return select(*(func.set_config(literal(k), literal(v), True) for k, v in settings.items()))

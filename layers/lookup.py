@@ -18,6 +18,7 @@ from sqlalchemy import (
     text,
 )
 
+from layers import history
 from layers.admin_units import AdminUnit
 from layers.auction_lots import LAYER as AUCTION_LOTS
 from layers.base import PUBLIC, Audience, Layer
@@ -175,11 +176,12 @@ def _as_json(query: Select, name: str, many: bool) -> ColumnElement:
 
 
 @lru_cache(maxsize=64)
-def everything_at_xy(srid: int, readers: Readers = THE_PUBLIC) -> Select:
+def everything_at_xy(srid: int, readers: Readers = THE_PUBLIC, past: bool = False) -> Select:
     """:func:`everything_at` for the point given as bound parameters ``x``, ``y`` in
     ``srid``; built once per CRS and kind of reader (building it costs more than running
-    it)."""
-    return everything_at(_bound_point(srid), readers)
+    it). ``past``: as of the change set given as :data:`layers.history.AS_OF`."""
+    statement = everything_at(_bound_point(srid), readers)
+    return history.as_of(statement) if past else statement
 
 
 def everything_at(at: ColumnElement, readers: Readers = THE_PUBLIC) -> Select:

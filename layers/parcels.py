@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Computed,
     Date,
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from layers.accounts import units_covered
-from layers.base import Base, Layer, PolygonFeature, one_of
+from layers.base import CURRENT_CHANGE_SET, Base, Layer, PolygonFeature, one_of
 
 CERTIFICATE_STATUSES = ("none", "pending", "issued")
 
@@ -81,6 +82,9 @@ class ParcelHolder(Base):
     )
     holder_name: Mapped[str] = mapped_column(Text)
     holder_id_number: Mapped[str | None] = mapped_column(Text)
+    change_set: Mapped[int] = mapped_column(
+        BigInteger, server_default=CURRENT_CHANGE_SET, index=True
+    )
 
 
 def holders_json(table: Table, units: tuple[str, ...] = ()) -> ColumnElement[Any]:

@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg as psycopg_dialect
 
 from gis.crs import WEB_MERCATOR, WGS84
+from layers import history
 from layers.base import PUBLIC, Audience, Layer
 
 EXTENT = 4096
@@ -93,19 +94,29 @@ def _layer_tile(layer: Layer, z: int, audience: Audience) -> Select:
     ).select_from(q)
 
 
-def tile(layers: list[Layer], z: int, audiences: tuple[Audience, ...] | None = None) -> Select:
+def tile(
+    layers: list[Layer], z: int, audiences: tuple[Audience, ...] | None = None, past: bool = False
+) -> Select:
     """One MVT with a layer per (visible at ``z``) layer, for the tile given by the bound
-    parameters ``x`` and ``y``; empty bytes when nothing is there.
+    parameters ``x`` and ``y``; empty bytes when nothing is there. ``past``: as of the
+    change set given as the bound parameter :data:`layers.history.AS_OF`.
 
     The statement depends only on the layers and the zoom, so it is built once per pair
     and reused (building it costs more than a small tile's query).
     """
-    return _tile_statement(tuple(layers), z, audiences or (PUBLIC,) * len(layers))
+    return _tile_statement(tuple(layers), z, audiences or (PUBLIC,) * len(layers), past)
 
 
 @lru_cache(maxsize=512)
-def _tile_statement(layers: tuple[Layer, ...], z: int, audiences: tuple[Audience, ...]) -> Select:
+def _tile_statement(
+    layers: tuple[Layer, ...], z: int, audiences: tuple[Audience, ...], past: bool = False
+) -> Select:
     """``audiences[i]`` is what the reader may see of ``layers[i]``."""
+    statement = _current_tile(layers, z, audiences)
+    return history.as_of(statement) if past else statement
+
+
+def _current_tile(layers: tuple[Layer, ...], z: int, audiences: tuple[Audience, ...]) -> Select:
     visible = [
         (layer, audience)
         for layer, audience in zip(layers, audiences, strict=True)
@@ -122,13 +133,17 @@ def _tile_statement(layers: tuple[Layer, ...], z: int, audiences: tuple[Audience
 
 @lru_cache(maxsize=512)
 def compiled(
-    layers: tuple[Layer, ...], z: int, audiences: tuple[Audience, ...] | None = None
+    layers: tuple[Layer, ...],
+    z: int,
+    audiences: tuple[Audience, ...] | None = None,
+    past: bool = False,
 ) -> tuple[str, dict[str, Any]]:
-    """The tile statement as driver SQL and its constant parameters (add ``x``, ``y``).
+    """The tile statement as driver SQL and its constant parameters (add ``x``, ``y``,
+    and for ``past`` the change set).
 
     Tiles are the hottest path; running the SQL on the driver connection skips the ORM
     layer's per-execution parameter and result processing.
     """
     audiences = audiences or (PUBLIC,) * len(layers)
-    statement = _tile_statement(layers, z, audiences).compile(dialect=psycopg_dialect())
+    statement = _tile_statement(layers, z, audiences, past).compile(dialect=psycopg_dialect())
     return str(statement), dict(statement.params)

@@ -244,8 +244,15 @@ def import_file(
         str | None,
         typer.Option("--as", help="Act for this staff account (default: the actor cli)"),
     ] = None,
+    decision: Annotated[
+        str | None,
+        typer.Option(help="The decision the import carries out, as the history keeps it"),
+    ] = None,
+    dossier: Annotated[
+        str | None, typer.Option(help="The dossier the import carries out, as the history keeps it")
+    ] = None,
 ) -> None:
-    """Validate a file and import it into a layer in one transaction.
+    """Validate a file and import it into a layer in one transaction (one change set).
 
     Nothing is written when any finding is an error. Exit status: 0 imported (or, with
     --dry-run, importable), 1 the import could not start (file, CRS, mapping), 3 refused
@@ -257,6 +264,7 @@ def import_file(
 
     from gis.errors import GISError
     from layers import accounts
+    from layers.editing import Grounds
     from layers.imports import import_as
 
     engine = create_engine(_db_settings().sqlalchemy_url())
@@ -294,6 +302,7 @@ def import_file(
                 reason or f"import of {path.name}",
                 path,
                 layer,
+                grounds=Grounds(decision=decision, dossier=dossier),
                 source_layer=source_layer,
                 crs=crs,
                 encoding=encoding,

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from api.deps import LayerDep
 from api.errors import BadRequest, RuleBroken, ensure_database_up, problems, retry_later
 from api.links import base_url
-from api.params import REASON_HEADER, feature_key
+from api.params import DECISION_HEADER, DOSSIER_HEADER, REASON_HEADER, feature_key
 from api.params import reason as reason_of
 from api.routers.features import GEOJSON, feature_body
 from api.staff import rules
@@ -160,17 +160,29 @@ async def _parse(
 
 
 @asynccontextmanager
-async def _writing(
-    request: Request, who: Principal, reason: str | None, unconditional: bool = False
+async def writing(
+    request: Request,
+    who: Principal,
+    reason: str | None,
+    unconditional: bool = False,
+    reverts: int | None = None,
 ) -> AsyncIterator[AsyncConnection]:
-    """One transaction for the request's write, with who and why set in it; a rule of the
-    database that refuses it is a 422 naming the rule (and nothing is written)."""
+    """One transaction for the request's write, with who and why set in it (the decision
+    and dossier headers too); a rule of the database that refuses it is a 422 naming the
+    rule (and nothing is written)."""
+    headers = request.headers
+    grounds = editing.Grounds(
+        decision=reason_of(headers.get(DECISION_HEADER), DECISION_HEADER),
+        dossier=reason_of(headers.get(DOSSIER_HEADER), DOSSIER_HEADER),
+        reverts=reverts,
+    )
     ensure_database_up(request)
     async with request.app.state.engine.connect() as conn:
         await conn.execution_options(isolation_level="READ COMMITTED")
         try:
             async with conn.begin():
-                await conn.execute(editing.context(who.name, "api", reason, unconditional))
+                context = editing.context(who.name, "api", reason, unconditional, grounds)
+                await conn.execute(context)
                 yield conn
         except DBAPIError as exc:  # IntegrityError and DataError among them
             _refuse_by_rule(request, exc)
@@ -224,7 +236,7 @@ def _items_path(request: Request, layer: Layer) -> str:
     return f"{prefix}/collections/{layer.id}/items"
 
 
-def _writer(request: Request) -> Principal:
+def writer(request: Request) -> Principal:
     who = principal(request)
     if who is None:  # the gate refuses first; never write as nobody
         raise HTTPException(401, "writes need credentials")
@@ -242,10 +254,10 @@ def _writer(request: Request) -> Principal:
 async def create(
     request: Request, layer: LayerDep, content_crs: ContentCrs = None, reason: Reason = None
 ) -> Response:
-    who = _writer(request)
+    who = writer(request)
     changes = await _parse(request, layer, content_crs, partial=False)
     audience = rules.audience(who, layer.id)
-    async with _writing(request, who, reason_of(reason)) as conn:
+    async with writing(request, who, reason_of(reason)) as conn:
         written = (await conn.execute(editing.create(layer, changes, audience))).one()
         await _in_units(conn, layer, written.key, who)
         return _answer(request, layer, written, status=201)
@@ -260,7 +272,7 @@ async def _change(
     changes: editing.Changes | None,
 ) -> Response:
     """PUT, PATCH (``changes``) and DELETE (None): the same preconditions."""
-    who = _writer(request)
+    who = writer(request)
     if if_match is not None and not if_match.strip():
         if_match = None  # an empty list of ETags is no condition
     key = feature_key(layer, feature_id)
@@ -273,7 +285,7 @@ async def _change(
         )
     versions = _versions(if_match)
     audience = rules.audience(who, layer.id)
-    async with _writing(request, who, reason_of(reason), unconditional=if_match is None) as conn:
+    async with writing(request, who, reason_of(reason), unconditional=if_match is None) as conn:
         await _in_units(conn, layer, key, who)
         if changes is None:
             statement = editing.remove(layer, key, versions)

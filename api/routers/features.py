@@ -12,7 +12,7 @@ from fastapi import Path as FastPath
 from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError
 
-from api import params
+from api import params, past
 from api.deps import ConnectionDep, LayerDep, heavy_slot, in_worker
 from api.errors import BadRequest, problems
 from api.http import cached
@@ -20,7 +20,7 @@ from api.links import base_url, link
 from api.session import SESSION_OPTIONS
 from api.staff import rules
 from api.staff.auth import principal
-from layers import exports, features
+from layers import exports, features, history
 from layers.properties import Kind, kind
 
 router = APIRouter(tags=["features"])
@@ -66,18 +66,24 @@ async def items(
     crs_uri, out_crs = params.output_crs(p.crs)
     query = params.items_query(layer, p, request.query_params)
     audience = rules.audience(principal(request), layer.id)
+    then = await past.change_set(conn, p.as_of)
     if p.f in params.DOWNLOADS:
         async with heavy_slot(request):
-            return await _download(request, layer, query, p.f, out_crs.srid)
+            return await _download(request, layer, query, p.f, out_crs.srid, then)
     if query.limit > HEAVY_PAGE:
         async with heavy_slot(request):
-            return await _page(request, layer, conn, query, crs_uri, out_crs, audience)
-    return await _page(request, layer, conn, query, crs_uri, out_crs, audience)
+            return await _page(request, layer, conn, query, crs_uri, out_crs, audience, then)
+    return await _page(request, layer, conn, query, crs_uri, out_crs, audience, then)
 
 
-async def _page(request, layer, conn, query, crs_uri: str, out_crs, audience) -> Response:
+def _at(statement, then: int | None):
+    """The statement as of the change set ``then`` (None: now)."""
+    return statement if then is None else history.as_of(statement, then)
+
+
+async def _page(request, layer, conn, query, crs_uri: str, out_crs, audience, then) -> Response:
     try:
-        statement = features.items(layer, query, out_crs, audience)
+        statement = _at(features.items(layer, query, out_crs, audience), then)
         rows = list((await conn.execute(statement)).all())
     except DBAPIError as exc:
         _refuse_failed_filter(exc, layer.id, query)
@@ -98,7 +104,7 @@ async def _page(request, layer, conn, query, crs_uri: str, out_crs, audience) ->
     if query.after is None and query.before is None and not has_more:
         meta["numberMatched"] = len(rows)
     elif layer.cheap_count:
-        matched = await conn.execute(features.count(layer, query, audience))
+        matched = await conn.execute(_at(features.count(layer, query, audience), then))
         meta["numberMatched"] = matched.scalar_one()
     meta["links"] = links
     body = (
@@ -110,12 +116,13 @@ async def _page(request, layer, conn, query, crs_uri: str, out_crs, audience) ->
     return cached(request, body, GEOJSON, headers={"Content-Crs": f"<{crs_uri}>"})
 
 
-async def _download(request: Request, layer, query, fmt: str, srid: int) -> Response:
+async def _download(request: Request, layer, query, fmt: str, srid: int, then) -> Response:
     """The same features as the items page, as a file (public fields only), made in a
     worker process: the server's event loop goes on serving tiles meanwhile."""
     statement = exports.public_select(
         layer, where=features.filters(layer, query), limit=query.limit, after=query.after
     )
+    statement = _at(statement, then)
     sql, values = exports.compiled(statement)
     url = request.app.state.settings.database.sqlalchemy_url()
     tag = f"landplan-download-{uuid.uuid4().hex[:16]}"
@@ -160,13 +167,16 @@ async def feature(
     conn: ConnectionDep,
     feature_id: Annotated[str, FastPath(examples=["1"])],
     crs: params.CrsParam = None,
+    as_of: params.AsOfParam = None,
 ) -> Response:
     crs_uri, out_crs = params.output_crs(crs)
     key = params.feature_key(layer, feature_id)
     audience = rules.audience(principal(request), layer.id)
+    then = await past.change_set(conn, as_of)
     found = None
     if key is not None:
-        found = (await conn.execute(features.one(layer, key, out_crs, audience))).one_or_none()
+        statement = _at(features.one(layer, key, out_crs, audience), then)
+        found = (await conn.execute(statement)).one_or_none()
     if found is None:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
     text, version = found

@@ -36,11 +36,12 @@ from fastapi.responses import Response
 
 from api.deps import sync_engine
 from api.errors import PROBLEM_JSON, BadRequest, problems
-from api.params import REASON_HEADER, reason
+from api.params import DECISION_HEADER, DOSSIER_HEADER, REASON_HEADER, reason
 from api.settings import Settings
 from api.staff.auth import principal
 from api.staff.rules import may_write
 from gis.errors import GISError
+from layers.editing import Grounds
 from layers.imports import TARGETS, Report, import_as
 
 LOG = logging.getLogger(__name__)
@@ -166,7 +167,12 @@ def router(settings: Settings) -> APIRouter:
             "dry_run": dry_run,
         }
         engine = sync_engine(request)
-        as_who = (who.name if who else "", reason(request.headers.get(REASON_HEADER)))
+        headers = request.headers
+        as_who = (who.name if who else "", reason(headers.get(REASON_HEADER)))
+        options["grounds"] = Grounds(
+            decision=reason(headers.get(DECISION_HEADER), DECISION_HEADER),
+            dossier=reason(headers.get(DOSSIER_HEADER), DOSSIER_HEADER),
+        )
         options["units"] = who.units if who else ()
         if "respond-async" in request.headers.get("prefer", ""):
             job = Job(uuid.uuid4().hex, layer, main.name)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 
-from api import params
+from api import params, past
 from api.deps import ConnectionDep
 from api.errors import BadRequest, problems
 from api.http import cached
@@ -17,7 +17,7 @@ from api.params import ParcelNumberPath, SheetPath, UnitCodePath
 from api.staff import rules
 from api.staff.auth import principal
 from gis.crs import CRS84_URI
-from layers import lookup, search
+from layers import history, lookup, search
 from layers.planning_projects import LEVELS
 
 router = APIRouter(tags=["lookup"])
@@ -61,6 +61,7 @@ async def point_lookup(
     crs: Annotated[
         str | None, Query(description="CRS of x/y, e.g. EPSG:9210", examples=["EPSG:9210"])
     ] = None,
+    as_of: params.AsOfParam = None,
 ) -> Response:
     where: dict[str, Any]
     if lon is not None and lat is not None:
@@ -73,8 +74,13 @@ async def point_lookup(
         where = {"x": x, "y": y, "crs": crs}
     else:
         raise BadRequest("lon", "give lon and lat, or x, y and crs")
-    statement = lookup.everything_at_xy(srid, _readers(request))
-    found = (await conn.execute(statement, {"x": px, "y": py})).scalar_one()
+    then = await past.change_set(conn, as_of)
+    statement = lookup.everything_at_xy(srid, _readers(request), then is not None)
+    values = {"x": px, "y": py}
+    if then is not None:
+        values[history.AS_OF] = then
+        where[params.AS_OF] = as_of
+    found = (await conn.execute(statement, values)).scalar_one()
     units = found["units"]
     payload: dict[str, Any] = {
         "query": where,
@@ -99,13 +105,19 @@ async def parcel_planning(
     unit: UnitCodePath,
     sheet: SheetPath,
     number: ParcelNumberPath,
+    as_of: params.AsOfParam = None,
 ) -> Response:
     readers = _readers(request)
+    then = await past.change_set(conn, as_of)
+
+    def at(statement):
+        return statement if then is None else history.as_of(statement, then)
+
     identity = lookup.parcel_by_identity(unit, sheet, number, readers.of(lookup.PARCELS))
-    parcel = (await conn.execute(identity)).first()
+    parcel = (await conn.execute(at(identity))).first()
     if parcel is None:
         raise HTTPException(404, f"no parcel {unit}/{sheet}/{number}")
-    rows = (await conn.execute(lookup.zones_over_parcel(parcel.id, readers))).all()
+    rows = (await conn.execute(at(lookup.zones_over_parcel(parcel.id, readers)))).all()
     return _json(request, {"parcel": _row(parcel), "planning": _plan_groups(rows)})
 
 

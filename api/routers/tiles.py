@@ -5,19 +5,29 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
+from api import past
 from api.errors import BadRequest, ensure_database_up, problems
 from api.http import cached
 from api.links import base_url
+from api.params import AS_OF
 from api.routing import PathRoute
 from api.staff import rules
 from api.staff.auth import principal
-from layers import tiles
+from layers import exports, history, tiles
 from layers.base import Layer
 
 #: Every endpoint here takes only the request and path parameters (api/routing.py).
 router = APIRouter(tags=["tiles"], route_class=PathRoute)
 
 MVT = "application/vnd.mapbox-vector-tile"
+#: ``as-of``, read by the routes themselves: documented here.
+AS_OF_DOC = {
+    "name": AS_OF,
+    "in": "query",
+    "required": False,
+    "description": "The tile as the data stood at this RFC 3339 date-time (docs/history.md)",
+    "schema": {"type": "string", "examples": ["2025-01-01T00:00:00Z"]},
+}
 MATRIX_SET = "WebMercatorQuad"
 
 
@@ -26,10 +36,18 @@ async def _tile(request: Request, layers: tuple[Layer, ...], z: int, x: int, y: 
         raise HTTPException(404, f"tile {z}/{x}/{y} is outside the {MATRIX_SET} tile matrix set")
     who = principal(request)
     audiences = tuple(rules.audience(who, layer.id) for layer in layers) if who else None
-    sql, constants = tiles.compiled(layers, z, audiences)
+    as_of = request.query_params.get(AS_OF)
+    asked = past.statement(as_of) if as_of is not None else None  # a 400 before any query
+    sql, constants = tiles.compiled(layers, z, audiences, asked is not None)
     ensure_database_up(request)
     async with request.app.state.driver_pool.connection() as conn:
-        cursor = await conn.execute(sql, {**constants, "x": x, "y": y})
+        values = {**constants, "x": x, "y": y}
+        if asked is not None:
+            resolve, given = exports.compiled(asked)
+            values[history.AS_OF] = past.found(
+                await (await conn.execute(resolve, given)).fetchone()
+            )
+        cursor = await conn.execute(sql, values)
         (data,) = await cursor.fetchone()
     if not data:
         return cached(request, b"", MVT, status_code=204)
@@ -45,6 +63,7 @@ async def _tile(request: Request, layers: tuple[Layer, ...], z: int, x: int, y: 
         204: {"description": "No features"},
         **problems(304, 400, 404, 503),
     },
+    openapi_extra={"parameters": [AS_OF_DOC]},
 )
 async def collection_tile(request: Request, collection_id: str, z: int, x: int, y: int) -> Response:
     layer = request.app.state.registry[collection_id]  # UnknownLayerError -> 404 problem
@@ -87,7 +106,8 @@ def _chosen_layers(request: Request) -> tuple[Layer, ...]:
                 "required": False,
                 "description": "Comma-separated collections, in drawing order (default: all)",
                 "schema": {"type": "string", "examples": ["admin_units,plan_zones,parcels"]},
-            }
+            },
+            AS_OF_DOC,
         ]
     },
 )

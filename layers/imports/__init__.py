@@ -218,14 +218,21 @@ def run_import(
 
 
 def import_as(
-    engine: Engine, actor: str, reason: str | None, path: Path, layer: str, **options: Any
+    engine: Engine,
+    actor: str,
+    reason: str | None,
+    path: Path,
+    layer: str,
+    grounds: Any = None,
+    **options: Any,
 ) -> Report:
     """:func:`run_import` in a transaction that says who imports and why (None: no
-    reason given), as the journal of edits records it."""
-    from layers.editing import context
+    reason given; ``grounds``: the decision or dossier, :class:`layers.editing.Grounds`):
+    the whole import is one change set of the history."""
+    from layers.editing import Grounds, context
 
     with engine.connect() as conn, conn.begin():
-        conn.execute(context(actor, "import", reason))
+        conn.execute(context(actor, "import", reason, grounds=grounds or Grounds()))
         return run_import(conn, path, layer, **options)
 
 

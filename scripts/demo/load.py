@@ -10,6 +10,8 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Table, insert, select, text
 
+from layers import editing
+from layers.accounts import CLI_ACTOR
 from layers.admin_units import AdminUnit
 from layers.auction_lots import AuctionLot
 from layers.base import STORAGE_SRID
@@ -41,11 +43,13 @@ def is_loaded(conn: Connection) -> bool:
 
 
 def clear(conn: Connection) -> None:
-    conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    # Ids go on where they were: an id names one feature in its history for good.
+    conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
 
 
 def load(conn: Connection, seed: int = DEFAULT_SEED) -> dict[str, int]:
     """Write the whole demo through ``conn`` (the caller owns the transaction)."""
+    conn.execute(editing.context(CLI_ACTOR, "cli", "the Cao Bằng demo (illustrative data)"))
     rng = np.random.default_rng(seed)
     outline = city.city_outline()
     units = city.old_units(outline)

@@ -78,5 +78,9 @@ def test_a_holder_changed_moves_the_parcel_s_version(conn):
         text("SELECT version FROM parcels WHERE id = :p"), {"p": parcel}
     ).scalar_one()
     assert after == before + 1
-    entry = _last(conn)
-    assert (entry.layer, entry.operation, entry.feature_ids) == ("parcels", "update", [parcel])
+    entries = conn.execute(text("SELECT * FROM private.edits ORDER BY id DESC LIMIT 2")).all()
+    assert [(e.layer, e.operation, e.feature_ids) for e in entries] == [
+        ("parcel_holders", "update", [parcel]),
+        ("parcels", "update", [parcel]),
+    ]
+    assert entries[0].change_set == entries[1].change_set  # one change set
