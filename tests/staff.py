@@ -30,6 +30,7 @@ PATH_EXAMPLES = {
     "number": "32",
     "code": "AAAA-AAAA-AAAA",
     "job_id": "0123456789abcdef",
+    "change_id": "999999",
 }
 
 

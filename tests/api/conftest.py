@@ -114,3 +114,28 @@ def fuzzed_writes_schema(fuzzed_staff, tmp_path_factory):
     schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
     schema.config.update(base_url=base)
     return schema.include(tag="editing")
+
+
+@pytest.fixture(scope="session")
+def history_database(make_demo_database):
+    """A demo database of its own for the history tests, with an account of every role:
+    they commit, and read what they committed at earlier moments (a transaction rolled
+    back cannot see time move)."""
+    from tests.staff import make_staff
+
+    url = make_demo_database("history")
+    return url, make_staff(url)
+
+
+@pytest.fixture(scope="session")
+def history_api(history_database) -> Iterator[str]:
+    yield from serve(settings_for(history_database[0].render_as_string(hide_password=False)))
+
+
+@pytest.fixture
+def history_engine(history_database):
+    from sqlalchemy import create_engine
+
+    engine = create_engine(history_database[0])
+    yield engine
+    engine.dispose()
