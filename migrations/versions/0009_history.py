@@ -262,11 +262,12 @@ def _history_table(table: str, kept: str, key: str, geom: str | None) -> None:
         f"LIKE {table})"
     )
     name = kept.split(".")[-1]
-    op.execute(f"CREATE INDEX ix_{name}_versions ON {kept} ({key}, change_set)")
-    op.execute(f"CREATE INDEX ix_{name}_change_set ON {kept} (change_set)")
-    op.execute(f"CREATE INDEX ix_{name}_closed_by ON {kept} (closed_by)")
+    label = kept.replace(".", "_").removeprefix("private_")  # not the table's own names
+    op.execute(f"CREATE INDEX ix_{label}_versions ON {kept} ({key}, change_set)")
+    op.execute(f"CREATE INDEX ix_{label}_change_set ON {kept} (change_set)")
+    op.execute(f"CREATE INDEX ix_{label}_closed_by ON {kept} (closed_by)")
     if geom:
-        op.execute(f"CREATE INDEX ix_{name}_{geom} ON {kept} USING gist ({geom})")
+        op.execute(f"CREATE INDEX ix_{label}_{geom} ON {kept} USING gist ({geom})")
     op.execute(
         f"CREATE TRIGGER {name}_kept BEFORE UPDATE OR DELETE OR TRUNCATE ON {kept} "
         "FOR EACH STATEMENT EXECUTE FUNCTION landplan_history_is_kept()"

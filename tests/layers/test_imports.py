@@ -193,7 +193,8 @@ def spatial_indexes(engine: Engine) -> list[str]:
             conn.execute(
                 text(
                     "SELECT indexdef || ' ' || CAST(indexname AS regclass)::oid "
-                    "FROM pg_indexes WHERE tablename = 'parcels' AND indexdef LIKE '%gist%' "
+                    "FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'parcels' "
+                    "AND indexdef LIKE '%gist%' "
                     "ORDER BY 1"
                 )
             )
