@@ -46,6 +46,13 @@ def _href(request: Request, path: str) -> str:
     return f"{base_url(request)}{_prefix(request)}{path}"
 
 
+def _link(request: Request, rel: str, **changes: Any) -> dict[str, str]:
+    """This page (``changes``: the next one) at the service's public address."""
+    url = request.url.include_query_params(**changes) if changes else request.url
+    query = f"?{url.query}" if url.query else ""
+    return {"href": f"{base_url(request)}{url.path}{query}", "rel": rel, "type": GEOJSON}
+
+
 def _staff(request: Request) -> Principal:
     who = principal(request)
     if who is None:  # the gate refuses first
@@ -196,10 +203,9 @@ async def changes(
     )
     rows = list((await conn.execute(history.change_sets(query))).all())
     more, rows = len(rows) > limit, rows[:limit]
-    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+    links = [_link(request, "self")]
     if more:
-        after = request.url.include_query_params(before=rows[-1].change_set["id"])
-        links.append({"href": str(after), "rel": "next", "type": GEOJSON})
+        links.append(_link(request, "next", before=rows[-1].change_set["id"]))
     body = {
         "type": "FeatureCollection",
         "features": [_change_feature(request, row) for row in rows],
@@ -294,25 +300,21 @@ async def change(
         layers.append("parcels")  # holders are read as their parcel's
     cursor = _cursor(after, layers)
     features: list[dict[str, Any]] = []
-    following = None
+    room, following = limit, None
     for name in layers[layers.index(cursor[0]) if cursor else 0 :]:
         layer = registry[name]
-        audience = rules.audience(who, name)
         start = cursor[1] if cursor and cursor[0] == name else None
-        room = limit - len(
-            {(f["properties"]["layer"], f["properties"]["feature_id"]) for f in features}
-        )
-        statement = history.diff(layer, change_id, audience, start, room)
+        statement = history.diff(layer, change_id, rules.audience(who, name), start, room)
         rows = list((await conn.execute(statement)).all())
         for row in rows[:room]:
             features += _diff_features(layer, row)
-        if len(rows) > room:
-            following = f"{name}:{rows[room - 1].feature_id}"
+        if len(rows) > room:  # the page is full: the next one goes on from its last row
+            following = f"{name}:{rows[room - 1].feature_id if room else start or 0}"
             break
-    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+        room -= len(rows)
+    links = [_link(request, "self")]
     if following:
-        next_url = request.url.include_query_params(after=following)
-        links.append({"href": str(next_url), "rel": "next", "type": GEOJSON})
+        links.append(_link(request, "next", after=following))
     revert = _href(request, f"/changes/{change_id}/revert")
     links.append({"href": revert, "rel": "revert", "type": "application/json"})
     body = {

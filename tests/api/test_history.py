@@ -437,3 +437,25 @@ def test_revert_puts_a_deleted_feature_back_and_removes_a_created_one(
     assert undone.json()["layers"]["plan_zones"]["deleted"] == 1
     assert planner.get(f"{ZONES}/{key}").status_code == 404
     assert len(planner.get(f"{ZONES}/{key}/history").json()["features"]) == 2
+
+
+def test_a_large_diff_comes_in_pages(history_api, history_database, history_engine):
+    with history_engine.begin() as conn:
+        conn.execute(text("UPDATE plan_zones SET max_floors = 13 WHERE id IN (20, 21, 22)"))
+        conn.execute(text("UPDATE auction_lots SET result = 'xem lại' WHERE id IN (3, 4)"))
+        change = conn.execute(text("SELECT max(change_set) FROM private.edits")).scalar_one()
+    admin = _client(history_api, history_database[1], "admin")
+    seen, page = [], admin.get(f"/changes/{change}", params={"limit": 2}).json()
+    while True:
+        assert page["numberReturned"] <= 4  # two features, before and after each
+        seen += [
+            (f["properties"]["layer"], f["properties"]["feature_id"]) for f in page["features"]
+        ]
+        following = [link["href"] for link in page["links"] if link["rel"] == "next"]
+        if not following:
+            break
+        page = admin.get(following[0]).json()
+    assert sorted(set(seen)) == sorted(
+        [("auction_lots", 3), ("auction_lots", 4)] + [("plan_zones", i) for i in (20, 21, 22)]
+    )
+    assert len(seen) == 10

@@ -39,7 +39,7 @@ def test_sql_by_hand_is_a_change_set_of_the_database_role_with_the_old_version_k
         ).all()
         # one version per feature and change set: the intermediate 7 of zone 5 was never
         # a state anyone could read
-        assert [(k.id, k.max_floors, k.version) for k in kept][0] == (
+        assert (kept[0].id, kept[0].max_floors, kept[0].version) == (
             5,
             old.max_floors,
             old.version,
