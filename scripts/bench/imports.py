@@ -191,12 +191,16 @@ def as_of_reads(settings: DatabaseSettings, moment: datetime) -> dict[str, tuple
 
     import psycopg
 
+    from api.session import SESSION_OPTIONS
     from layers import exports, features, history, tiles
     from layers.base import PUBLIC
     from layers.features import BBox, ItemsQuery, OutputCRS
     from layers.parcels import LAYER as PARCELS
 
-    with psycopg.connect(settings.libpq_url(TARGET_DB), autocommit=True) as conn:
+    # The API's session (no parallel workers, no JIT): what its requests run with.
+    with psycopg.connect(
+        settings.libpq_url(TARGET_DB), autocommit=True, options=SESSION_OPTIONS
+    ) as conn:
         (cs, _) = conn.execute(*exports.compiled(history.change_set_at(moment))).fetchone() or ()
         xmin, ymin, xmax, ymax = (
             conn.execute(
