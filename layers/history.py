@@ -179,7 +179,9 @@ def change_set_json(alias: Any) -> ColumnElement[Any]:
     """A change set as a JSON object: who, when, why, through what."""
     names = ("id", "opened_at", "actor", "via", "reason", "decision", "dossier", "reverts")
     pairs = [item for name in names for item in (literal(name), alias.c[name])]
-    return func.json_build_object(*pairs)
+    # Whether it wrote holders: its reasons may name them (api/routers/history.py).
+    holders = select(EDITS.c.id).where(EDITS.c.change_set == alias.c.id, EDITS.c.layer == HOLDERS)
+    return func.json_build_object(*pairs, literal("holders"), holders.exists())
 
 
 def feature_versions(layer: Layer, feature_id: int, crs: OutputCRS, audience: Audience) -> Select:
@@ -207,12 +209,6 @@ def feature_versions(layer: Layer, feature_id: int, crs: OutputCRS, audience: Au
         )
         .order_by(versions.c.change_set)
     )
-
-
-def ever_existed(layer: Layer, feature_id: int) -> Select:
-    """Whether any version of the feature was ever written (a 404 otherwise)."""
-    versions = versions_of(layer.table)
-    return select(func.count()).where(versions.c[layer.key] == feature_id)
 
 
 # --- change sets ----------------------------------------------------------------------
@@ -359,32 +355,75 @@ class Versioned:
         )
 
 
-def counts(target: Versioned, change_set: int) -> Select:
-    """How many features the change set created, changed and deleted in the table."""
-    after, before = touched(target.table, change_set)
-    a, b = after.c[target.key], before.c[target.key]
-    return select(
-        func.count().filter(b.is_(None)),
-        func.count().filter(and_(a.is_not(None), b.is_not(None))),
-        func.count().filter(a.is_(None)),
-    ).select_from(after.join(before, a == b, full=True))
-
-
 def later_changes(target: Versioned, change_set: int) -> Select:
     """Features the change set touched that later change sets wrote again: (key, their
     ids). A revert would undo those without saying so."""
-    after, before = touched(target.table, change_set)
-    ids = union_all(select(after.c[target.key]), select(before.c[target.key]))
+    ids = _touched_keys(target, change_set)
     versions = versions_of(target.table)
     key = versions.c[target.key]
+    # a later change set wrote a version of the feature, or ended one (a deletion)
+    later = union_all(
+        select(key.label("key"), versions.c.change_set.label("by")).where(
+            key.in_(ids), versions.c.change_set > change_set
+        ),
+        select(key.label("key"), versions.c.closed_by.label("by")).where(
+            key.in_(ids), versions.c.closed_by > change_set
+        ),
+    ).subquery("later")
     return (
-        select(
-            key, func.array_agg(aggregate_order_by(versions.c.change_set, versions.c.change_set))
-        )
-        .where(key.in_(ids), versions.c.change_set > change_set)
-        .group_by(key)
-        .order_by(key)
+        select(later.c.key, func.array_agg(aggregate_order_by(later.c.by.distinct(), later.c.by)))
+        .group_by(later.c.key)
+        .order_by(later.c.key)
     )
+
+
+def _touched_keys(target: Versioned, change_set: int) -> Any:
+    after, before = touched(target.table, change_set)
+    return union_all(select(after.c[target.key]), select(before.c[target.key]))
+
+
+def _created_keys(target: Versioned, change_set: int) -> Any:
+    """Keys of the features the change set created (a version, none before it)."""
+    after, before = touched(target.table, change_set)
+    return select(after.c[target.key]).where(
+        after.c[target.key].not_in(select(before.c[target.key]))
+    )
+
+
+def lock(target: Versioned, change_set: int) -> Select:
+    """Lock the current rows of the features the change set touched: from here to the
+    revert's commit nobody else changes them (the later-changes check runs after it)."""
+    table = target.table
+    keys = _touched_keys(target, change_set)
+    return select(table.c[target.key]).where(table.c[target.key].in_(keys)).with_for_update()
+
+
+def outside_references(target: Versioned, change_set: int, deleted: dict[Table, Any]) -> Select:
+    """How many rows of other tables (dossiers too) refer to the features a revert would
+    delete, and are not deleted with them: their foreign keys would cascade or be set
+    null, outside the change set."""
+    table = target.table
+    doomed = _created_keys(target, change_set)
+    counts = []
+    for other in table.metadata.tables.values():
+        for fk in other.foreign_keys:
+            if fk.column.table is not table or fk.parent.table is not other:
+                continue
+            where = [fk.parent.in_(doomed)]
+            if other in deleted:  # rows the same revert deletes refer freely
+                other_key = deleted[other]
+                where.append(
+                    other.c[other_key].not_in(_created_keys_of(other, other_key, change_set))
+                )
+            counts.append(select(func.count()).select_from(other).where(*where).scalar_subquery())
+    total: ColumnElement[Any] = literal(0)
+    for count in counts:
+        total = total + count
+    return select(total)
+
+
+def _created_keys_of(table: Table, key: str, change_set: int) -> Any:
+    return _created_keys(Versioned("", table, key), change_set)
 
 
 def outside_units(target: Versioned, change_set: int, units: tuple[str, ...]) -> Select:
@@ -400,22 +439,19 @@ def outside_units(target: Versioned, change_set: int, units: tuple[str, ...]) ->
 
 
 def undo_creations(target: Versioned, change_set: int) -> Any:
-    """Delete the rows the change set created (still at its version: else no row)."""
-    table, past = target.table, kept(target.table)
-    ended = select(past.c[target.key]).where(past.c.closed_by == change_set)
-    return delete(table).where(table.c.change_set == change_set, table.c[target.key].not_in(ended))
+    """Delete the rows the change set created (locked by :func:`lock` and checked by
+    :func:`later_changes`: they are as it left them, but for the revert's own stamps)."""
+    table = target.table
+    return delete(table).where(table.c[target.key].in_(_created_keys(target, change_set)))
 
 
 def undo_changes(target: Versioned, change_set: int) -> Any:
-    """Put back the versions the change set replaced (rows still at its version)."""
+    """Put back the versions the change set replaced (locked and checked, as for
+    :func:`undo_creations`)."""
     table, past = target.table, kept(target.table).alias("kept")
     return (
         update(table)
-        .where(
-            table.c[target.key] == past.c[target.key],
-            past.c.closed_by == change_set,
-            table.c.change_set == change_set,
-        )
+        .where(table.c[target.key] == past.c[target.key], past.c.closed_by == change_set)
         .values({name: past.c[name] for name in target.restored})
     )
 

@@ -74,11 +74,26 @@ def readable(request: Request, who: Principal) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _version_feature(row: Any) -> dict[str, Any]:
+#: What a change set says of why: free text, which for a holders' change may name them.
+WORDS = ("reason", "decision", "dossier")
+
+
+def _shown(change_set: dict | None, personal: bool) -> dict | None:
+    """A change set as the reader may see it: the words of a change of holders are for
+    those who read holders."""
+    if change_set is None:
+        return None
+    holders = change_set.pop("holders", False)
+    if holders and not personal:
+        return {**change_set, **dict.fromkeys(WORDS), "withheld": list(WORDS)}
+    return change_set
+
+
+def _version_feature(row: Any, personal: bool) -> dict[str, Any]:
     feature = orjson.loads(row.feature)
-    opened, closed = row.opened, row.closed
+    opened, closed = _shown(row.opened, personal) or {}, _shown(row.closed, personal)
     feature["version"] = row.version
-    feature["valid"] = {"from": opened["opened_at"], "to": closed and closed["opened_at"]}
+    feature["valid"] = {"from": opened.get("opened_at"), "to": closed and closed["opened_at"]}
     feature["written_by"] = opened
     feature["ended_by"] = closed
     return feature
@@ -101,8 +116,8 @@ async def feature_history(
     _, out_crs = params.output_crs(crs)
     key = params.feature_key(layer, feature_id)
     rows = []
+    audience = rules.audience(who, layer.id)
     if key is not None:
-        audience = rules.audience(who, layer.id)
         statement = history.feature_versions(layer, key, out_crs, audience)
         rows = list((await conn.execute(statement)).all())
     if not rows:
@@ -110,7 +125,7 @@ async def feature_history(
     path = f"/collections/{layer.id}/items/{feature_id}"
     body = {
         "type": "FeatureCollection",
-        "features": [_version_feature(row) for row in rows],
+        "features": [_version_feature(row, audience.personal) for row in rows],
         "numberReturned": len(rows),
         "links": [
             {"href": _href(request, f"{path}/history"), "rel": "self", "type": GEOJSON},
@@ -143,8 +158,9 @@ def _box(value: str | None) -> tuple[float, float, float, float] | None:
     return box
 
 
-def _summary(change_set: dict, statements: list[dict]) -> dict[str, Any]:
+def _summary(change_set: dict, statements: list[dict], personal: bool) -> dict[str, Any]:
     """A change set with its statements counted by layer and operation."""
+    change_set = _shown(change_set, personal) or {}
     layers: dict[str, dict[str, int]] = {}
     for s in statements:
         counts = layers.setdefault(s["layer"], {})
@@ -152,8 +168,8 @@ def _summary(change_set: dict, statements: list[dict]) -> dict[str, Any]:
     return {**change_set, "layers": layers}
 
 
-def _change_feature(request: Request, row: Any) -> dict[str, Any]:
-    summary = _summary(row.change_set, row.statements)
+def _change_feature(request: Request, row: Any, personal: bool) -> dict[str, Any]:
+    summary = _summary(row.change_set, row.statements, personal)
     return {
         "type": "Feature",
         "id": summary["id"],
@@ -208,7 +224,7 @@ async def changes(
         links.append(_link(request, "next", before=rows[-1].change_set["id"]))
     body = {
         "type": "FeatureCollection",
-        "features": [_change_feature(request, row) for row in rows],
+        "features": [_change_feature(request, row, history.HOLDERS in visible) for row in rows],
         "numberReturned": len(rows),
         "links": links,
     }
@@ -293,7 +309,7 @@ async def change(
     found = (await conn.execute(history.one_change_set(change_id, visible))).one_or_none()
     if found is None:
         raise HTTPException(404, f"no change set {change_id} that {who.name} may read")
-    summary = _summary(found.change_set, found.statements)
+    summary = _summary(found.change_set, found.statements, history.HOLDERS in visible)
     registry = request.app.state.registry
     layers = [name for name in registry if name in summary["layers"]]
     if history.HOLDERS in summary["layers"] and "parcels" not in layers:
@@ -370,42 +386,43 @@ async def revert(request: Request, change_id: ChangeId) -> Response:
         if not layers:
             raise HTTPException(404, f"no change set {change_id} that wrote anything")
         await _may_revert(request, conn, who, layers, change_id)
-        later = []
-        planned = {}
-        for target in targets:
-            if target.name not in layers:
-                continue
-            for key, sets in (await conn.execute(history.later_changes(target, change_id))).all():
-                later.append({"layer": target.name, "feature_id": key, "change_sets": sets})
-            planned[target.name] = (await conn.execute(history.counts(target, change_id))).one()
+        mine = [target for target in targets if target.name in layers]
+        for target in mine:  # nobody changes them from here on; then what came before
+            await conn.execute(history.lock(target, change_id))
+        later = [
+            {"layer": target.name, "feature_id": key, "change_sets": sets}
+            for target in mine
+            for key, sets in (await conn.execute(history.later_changes(target, change_id))).all()
+        ]
         if later:
             raise Conflict(
                 f"later change sets changed {len(later)} of the features change set "
                 f"{change_id} touched: revert those first, or edit by hand",
                 later_changes=later[:1000],
             )
-        done = {name: [0, 0, 0] for name in planned}
-        for target in reversed(targets):
-            if target.name in planned:
-                result = await conn.execute(history.undo_creations(target, change_id))
-                done[target.name][0] = result.rowcount
-        for target in targets:
-            if target.name in planned:
-                changed = await conn.execute(history.undo_changes(target, change_id))
-                inserted = await conn.execute(history.undo_deletions(target, change_id))
-                done[target.name][1:] = [changed.rowcount, len(inserted.all())]
-        if any(tuple(done[name]) != tuple(planned[name]) for name in planned):
-            raise Conflict(
-                "the features changed while the change set was being reverted; try again",
-                expected={name: list(planned[name]) for name in planned},
-                found=done,
-            )
+        deleted = {target.table: target.key for target in mine}
+        for target in mine:
+            statement = history.outside_references(target, change_id, deleted)
+            if (await conn.execute(statement)).scalar():
+                raise Conflict(
+                    f"rows outside change set {change_id} refer to {target.name} it created: "
+                    "deleting those would change them too; revert or edit them first",
+                    layer=target.name,
+                )
+        done = {target.name: {"deleted": 0, "restored": 0, "reinserted": 0} for target in mine}
+        # Versions back first (a holder deleted or put back stamps its parcel), then the
+        # creations undone (rows that refer first), then the deletions (referred first).
+        for target in mine:
+            changed = await conn.execute(history.undo_changes(target, change_id))
+            done[target.name]["restored"] = changed.rowcount
+        for target in reversed(mine):
+            removed = await conn.execute(history.undo_creations(target, change_id))
+            done[target.name]["deleted"] = removed.rowcount
+        for target in mine:
+            inserted = await conn.execute(history.undo_deletions(target, change_id))
+            done[target.name]["reinserted"] = len(inserted.all())
         new = (await conn.execute(select(func.landplan_change_set()))).scalar_one()
-    counts = {
-        name: dict(zip(("deleted", "restored", "reinserted"), done[name], strict=True))
-        for name in planned
-    }
-    body = {"change_set": new, "reverts": change_id, "layers": counts}
+    body = {"change_set": new, "reverts": change_id, "layers": done}
     location = _href(request, f"/changes/{new}")
     return Response(
         orjson.dumps(body), 201, media_type="application/json", headers={"Location": location}

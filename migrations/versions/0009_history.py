@@ -186,8 +186,8 @@ BEGIN
     SELECT opened_at INTO cs_at FROM private.change_sets WHERE id = cs;
     EXECUTE format(
         'INSERT INTO %s SELECT $1, tstzrange(c.opened_at, greatest(c.opened_at, $2)), o.* '
-        'FROM %I.%I o JOIN private.change_sets c ON c.id = o.change_set',
-        TG_ARGV[0], TG_TABLE_SCHEMA, TG_TABLE_NAME
+        'FROM %I.%I o JOIN private.change_sets c ON c.id = o.change_set '
+        'WHERE o.change_set <> $1', TG_ARGV[0], TG_TABLE_SCHEMA, TG_TABLE_NAME
     ) USING cs, cs_at;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN

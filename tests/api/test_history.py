@@ -459,3 +459,88 @@ def test_a_large_diff_comes_in_pages(history_api, history_database, history_engi
         [("auction_lots", 3), ("auction_lots", 4)] + [("plan_zones", i) for i in (20, 21, 22)]
     )
     assert len(seen) == 10
+
+
+def test_a_later_deletion_is_a_later_change_and_the_revert_changes_nothing(
+    history_api, history_database
+):
+    planner = _client(history_api, history_database[1], "planner")
+    body = planner.get(f"{ZONES}/{PUBLIC_ZONE}").json()
+    body = {
+        "type": "Feature",
+        "geometry": body["geometry"],
+        "properties": {"project_id": 1, "zone_code": "H-LATER", "land_use_code": "ODT"},
+    }
+    key = planner.post(ZONES, json=body, headers={"Content-Type": GEOJSON}).json()["id"]
+    _patch(planner, f"{ZONES}/{key}", {"properties": {"max_floors": 3}})
+    change = _last_change(planner, f"{ZONES}/{key}")
+    etag = planner.get(f"{ZONES}/{key}").headers["ETag"]
+    assert planner.delete(f"{ZONES}/{key}", headers={"If-Match": etag}).status_code == 204
+    refused = planner.post(f"/changes/{change['id']}/revert")
+    assert refused.status_code == 409, refused.text
+    (later,) = refused.json()["later_changes"]
+    assert (later["layer"], later["feature_id"], len(later["change_sets"])) == (
+        "plan_zones",
+        key,
+        1,
+    )
+    assert planner.get(f"{ZONES}/{key}").status_code == 404
+
+
+def test_a_holders_change_is_reverted_and_its_words_are_for_holder_readers(
+    history_api, history_database, history_engine
+):
+    staff = history_database[1]
+    with history_engine.begin() as conn:
+        conn.execute(text("SET LOCAL landplan.reason = 'bán cho Lò Văn D'"))
+        conn.execute(
+            text("UPDATE private.parcel_holders SET holder_name = 'Lò Văn D' WHERE parcel_id = 4")
+        )
+        change = conn.execute(text("SELECT max(change_set) FROM private.edits")).scalar_one()
+    planner = _client(history_api, staff, "planner").get(f"/changes/{change}").json()
+    assert planner["change_set"]["reason"] is None and "Lò Văn D" not in str(planner)
+    history = _client(history_api, staff, "planner").get("/collections/parcels/items/4/history")
+    assert "Lò Văn D" not in history.text
+    cadastral = _client(history_api, staff, "cadastral")
+    assert cadastral.get(f"/changes/{change}").json()["change_set"]["reason"] == "bán cho Lò Văn D"
+    done = cadastral.post(f"/changes/{change}/revert")
+    assert done.status_code == 201, done.text
+    assert done.json()["layers"]["parcel_holders"]["restored"] == 1
+    holders = cadastral.get("/collections/parcels/items/4").json()["properties"]["holders"]
+    assert holders[0]["name"] != "Lò Văn D"
+
+
+def test_a_revert_that_would_cascade_outside_its_change_set_is_refused(
+    history_api, history_database
+):
+    admin = _client(history_api, history_database[1], "admin")
+    project = admin.get("/collections/planning_projects/items/1").json()
+    body = {
+        "type": "Feature",
+        "geometry": project["geometry"],
+        "properties": {
+            "code": "H-PLAN",
+            "name": "Thử",
+            "level": "detailed",
+            "scale_denominator": 500,
+            "status": "preparation",
+            "published": False,
+            "documents": [],
+        },
+    }
+    created = admin.post(
+        "/collections/planning_projects/items", json=body, headers={"Content-Type": GEOJSON}
+    )
+    assert created.status_code == 201, created.text
+    plan = created.json()["id"]
+    creation = _last_change(admin, f"/collections/planning_projects/items/{plan}")
+    zone = {
+        "type": "Feature",
+        "geometry": admin.get(f"{ZONES}/{PUBLIC_ZONE}").json()["geometry"],
+        "properties": {"project_id": plan, "zone_code": "H-Z", "land_use_code": "ODT"},
+    }
+    added = admin.post(ZONES, json=zone, headers={"Content-Type": GEOJSON})
+    assert added.status_code == 201, added.text
+    refused = admin.post(f"/changes/{creation['id']}/revert")
+    assert refused.status_code == 409 and refused.json()["layer"] == "planning_projects"
+    assert admin.get(f"{ZONES}/{added.json()['id']}").status_code == 200
