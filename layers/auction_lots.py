@@ -8,8 +8,9 @@ from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Numeric, S
 from sqlalchemy.orm import Mapped, mapped_column
 
 from layers.base import Base, Layer, PolygonFeature, one_of
+from layers.lifecycle import LOT
 
-STATUSES = ("planned", "announced", "auctioned", "sold", "cancelled")
+STATUSES = LOT.states
 
 
 class AuctionLot(PolygonFeature, Base):

@@ -14,23 +14,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from layers.base import Base, Layer, PolygonFeature, one_of
+from layers.lifecycle import PLAN_ORDER
 
 #: Law 47/2024/QH15 levels: general (quy hoạch chung), zoning (phân khu), detailed (chi tiết).
 LEVELS = ("general", "zoning", "detailed")
 SCALES = (500, 1000, 2000, 5000, 10000, 25000)
 
-#: The lifecycle, in order; ``cancelled`` may follow any state.
-STATUSES = (
-    "task_preparation",  # planning task (nhiệm vụ) being drafted or reviewed
-    "task_approved",  # task decision issued
-    "contractor_selection",  # selecting the survey / planning consultant
-    "preparation",  # consultant preparing the plan, public comments
-    "appraisal",  # submitted to the appraising body (Sở Xây dựng)
-    "appraised",  # appraisal done, awaiting approval
-    "approved",  # approval decision issued
-    "adjustment_pending",  # approved or planned, a (local) adjustment awaits decision
-    "cancelled",
-)
+#: The lifecycle (layers/lifecycle.py); ``adjustment_pending`` stays a known status until
+#: the legal-workflows migration turns adjustments into change requests.
+STATUSES = (*PLAN_ORDER, "adjustment_pending", "cancelled")
 
 
 class PlanningProject(PolygonFeature, Base):
