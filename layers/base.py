@@ -32,6 +32,15 @@ NAMING_CONVENTION = {
 CURRENT_CHANGE_SET = text("split_part(current_setting('landplan.change_set'), '/', 2)::bigint")
 
 
+class BodyError(ValueError):
+    """A request's body is refused at ``where`` (a JSON pointer into it), and why: the
+    shape the API turns into a problem naming the member."""
+
+    def __init__(self, where: str, detail: str):
+        super().__init__(f"{where}: {detail}")
+        self.where, self.detail = where, detail
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     __table__: ClassVar[Table]

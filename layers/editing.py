@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from gis.crs import WGS84, in_area_of_use
 from layers import accounts
-from layers.base import STORAGE_SRID, Audience, Layer
+from layers.base import STORAGE_SRID, Audience, BodyError, Layer
 from layers.features import OutputCRS, feature_json
 from layers.properties import (
     Kind,
@@ -39,12 +39,8 @@ from layers.properties import (
 EDITOR = Audience(all_rows=True, private=True)
 
 
-class FeatureError(ValueError):
-    """The body is not a feature of the layer: ``where`` (a JSON pointer) and why."""
-
-    def __init__(self, where: str, detail: str):
-        super().__init__(f"{where}: {detail}")
-        self.where, self.detail = where, detail
+class FeatureError(BodyError):
+    """The body is not a feature of the layer."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from datetime import date
 from itertools import pairwise
 from typing import Any
 
+from layers.base import BodyError
+
 
 class MoveError(ValueError):
     """A move the machine does not allow from the current state (a 409)."""
@@ -23,12 +25,9 @@ class MoveError(ValueError):
         self.current, self.to, self.allowed = current, to, allowed
 
 
-class GroundsError(ValueError):
-    """A move's grounds are missing or malformed: ``where`` (a JSON pointer) and why (422)."""
-
-    def __init__(self, where: str, detail: str):
-        super().__init__(f"{where}: {detail}")
-        self.where, self.detail = where, detail
+class GroundsError(BodyError):
+    """A move's grounds are missing or malformed (a 422, where a malformed feature is a
+    400)."""
 
 
 @dataclass(frozen=True)
