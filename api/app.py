@@ -30,6 +30,7 @@ from api.routers import (
     lookup,
     tiles,
     webmap,
+    workflows,
 )
 from api.session import SESSION_OPTIONS
 from api.settings import Settings, get_settings
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         features.router,
         editing.router,
         history.router,
+        workflows.router,
         lookup.router,
         extract.router,
         imports.router(settings),

@@ -27,6 +27,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from layers.lifecycle import GroundsError
 from layers.registry import UnknownLayerError
 
 log = logging.getLogger("landplan.api")
@@ -169,6 +170,17 @@ def install(app: FastAPI) -> None:
             title="A rule of the data refused the change",
             instance=exc.feature,
             rule=exc.rule,
+        )
+
+    @app.exception_handler(GroundsError)
+    async def grounds_missing(request: Request, exc: GroundsError) -> JSONResponse:
+        return problem(
+            422,
+            f"{exc.where}: {exc.detail}",
+            title="The move's grounds are missing or malformed",
+            instance=request.url.path,
+            rule="lifecycle_grounds",
+            pointer=exc.where,
         )
 
     @app.exception_handler(Conflict)

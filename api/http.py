@@ -25,7 +25,7 @@ def cached(
     etag = etag or '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     common = {
         "ETag": etag,
-        "Cache-Control": f"public, max-age={max_age}",
+        "Cache-Control": f"public, max-age={max_age}" if max_age > 0 else "public, no-cache",
         # A bearer token reads more than the public (api/staff/auth.py marks those answers
         # private): a shared cache must not hand a public answer's key to them, or back.
         "Vary": "Authorization",

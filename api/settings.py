@@ -85,8 +85,10 @@ class ServerSettings(BaseSettings):
     port: int = 8000
     public_url: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
-    #: Seconds clients and proxies may reuse items and tiles (Cache-Control max-age).
-    cache_max_age: int = 60
+    #: Seconds clients and proxies may reuse items and tiles without asking (Cache-Control
+    #: max-age). 0, the default: they revalidate every time (ETag, 304), so that a plan
+    #: published or withdrawn shows on the next request.
+    cache_max_age: int = 0
     #: Token for staff endpoints; no default, and a placeholder is refused outside
     #: development.
     admin_token: SecretStr | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Numeric, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from layers.base import Base, Layer, PolygonFeature, one_of
@@ -42,7 +42,7 @@ class AuctionLot(PolygonFeature, Base):
     land_use_code: Mapped[str] = mapped_column(String(3), ForeignKey("land_use_codes.code"))
     area_m2: Mapped[float] = mapped_column(Numeric(12, 1))
     starting_price_vnd: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default=text("'planned'"))
     auction_date: Mapped[date | None] = mapped_column(Date)
     winning_price_vnd: Mapped[int | None] = mapped_column(BigInteger)
     result: Mapped[str | None] = mapped_column(Text)

@@ -207,8 +207,15 @@ def _written(layer: Layer, audience: Audience) -> tuple[ColumnElement[Any], ...]
 
 
 def create(layer: Layer, changes: Changes, audience: Audience = EDITOR) -> Any:
+    """INSERT the feature; a property left out (null) that the table has a default for
+    takes the default (a plan's first state, an unpublished plan)."""
     table = layer.table
-    return insert(table).values(_columns(layer, changes)).returning(*_written(layer, audience))
+    values = {
+        name: value
+        for name, value in _columns(layer, changes).items()
+        if value is not None or table.c[name].server_default is None
+    }
+    return insert(table).values(values).returning(*_written(layer, audience))
 
 
 def _where(layer: Layer, feature_id: int, versions: tuple[int, ...] | None) -> list:

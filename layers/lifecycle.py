@@ -52,14 +52,43 @@ class Decision:
 
 @dataclass(frozen=True)
 class Appraisal:
-    """The appraisal (thẩm định) of a plan: by which body, when, and its document's number."""
+    """The appraisal (thẩm định) of a plan: by which body, when, its document's number (or,
+    like a decision's, where it is known from instead)."""
 
     date: date
     body: str
     number: str | None = None
+    source: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"date": self.date.isoformat(), "body": self.body, "number": self.number}
+        return {
+            "date": self.date.isoformat(),
+            "body": self.body,
+            "number": self.number,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class Auction:
+    """The auction an announcement sets: its date (and where, when the notice says)."""
+
+    date: date
+    place: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"date": self.date.isoformat(), "place": self.place}
+
+
+@dataclass(frozen=True)
+class Result:
+    """An auction's outcome: the winning price (when sold) and what happened, in words."""
+
+    winning_price_vnd: int | None = None
+    note: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"winning_price_vnd": self.winning_price_vnd, "note": self.note}
 
 
 def _text(given: dict[str, Any], name: str, where: str, required: bool) -> str | None:
@@ -106,11 +135,39 @@ def parse_appraisal(given: Any, where: str = "/appraisal") -> Appraisal:
         date=_date(given, where),
         body=_text(given, "body", where, required=True) or "",
         number=_text(given, "number", where, required=False),
+        source=_text(given, "source", where, required=False),
     )
 
 
+def parse_auction(given: Any, where: str = "/auction") -> Auction:
+    given = _object(given, where)
+    return Auction(date=_date(given, where), place=_text(given, "place", where, required=False))
+
+
+def parse_result(given: Any, where: str = "/result") -> Result:
+    given = _object(given, where)
+    price = given.get("winning_price_vnd")
+    if price is not None and not (
+        isinstance(price, int) and not isinstance(price, bool) and 0 < price < 10**15
+    ):
+        raise GroundsError(f"{where}/winning_price_vnd", "a whole number of đồng above zero")
+    return Result(winning_price_vnd=price, note=_text(given, "note", where, required=False))
+
+
 #: The grounds a move may need, and how each is read from a request's body.
-GROUNDS = {"decision": parse_decision, "appraisal": parse_appraisal}
+GROUNDS = {
+    "decision": parse_decision,
+    "appraisal": parse_appraisal,
+    "auction": parse_auction,
+    "result": parse_result,
+}
+#: Each ground's fields, whether required (what ``GET …/transitions`` tells a client).
+FIELDS = {
+    "decision": {"number": False, "date": True, "authority": True, "source": False},
+    "appraisal": {"date": True, "body": True, "number": False, "source": False},
+    "auction": {"date": True, "place": False},
+    "result": {"winning_price_vnd": False, "note": False},
+}
 
 
 @dataclass(frozen=True)
@@ -121,6 +178,8 @@ class Lifecycle:
     states: tuple[str, ...]
     moves: dict[str, tuple[str, ...]]
     needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The grounds a body may give for a move of this lifecycle.
+    grounds: tuple[str, ...] = ("decision",)
 
     def allowed(self, current: str) -> tuple[str, ...]:
         return self.moves.get(current, ())
@@ -139,7 +198,8 @@ class Lifecycle:
         if to not in self.allowed(current):
             raise MoveError(current, to, self.allowed(current))
         found: dict[str, Any] = {}
-        for name, parse in GROUNDS.items():
+        for name in self.grounds:
+            parse = GROUNDS[name]
             given = body.get(name)
             if given is None:
                 if name in self.required(to):
@@ -185,6 +245,7 @@ PLAN = Lifecycle(
         "cancelled": ("decision",),
         "appraised": ("appraisal",),
     },
+    grounds=("decision", "appraisal"),
 )
 
 #: An auction lot's steps (land fund): announced by a decision, auctioned, then sold (the
@@ -197,5 +258,10 @@ LOT = Lifecycle(
         "announced": ("auctioned", "cancelled"),
         "auctioned": ("sold", "cancelled"),
     },
-    needs={"announced": ("decision",), "sold": ("decision",), "cancelled": ("decision",)},
+    needs={
+        "announced": ("decision", "auction"),
+        "sold": ("decision", "result"),
+        "cancelled": ("decision",),
+    },
+    grounds=("decision", "auction", "result"),
 )

@@ -14,15 +14,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from layers.base import Base, Layer, PolygonFeature, one_of
-from layers.lifecycle import PLAN_ORDER
+from layers.lifecycle import PLAN
 
 #: Law 47/2024/QH15 levels: general (quy hoạch chung), zoning (phân khu), detailed (chi tiết).
 LEVELS = ("general", "zoning", "detailed")
 SCALES = (500, 1000, 2000, 5000, 10000, 25000)
 
-#: The lifecycle (layers/lifecycle.py); ``adjustment_pending`` stays a known status until
-#: the legal-workflows migration turns adjustments into change requests.
-STATUSES = (*PLAN_ORDER, "adjustment_pending", "cancelled")
+#: The lifecycle (layers/lifecycle.py): the database's trigger holds the moves
+#: (migration 0010), the routes of api/routers/workflows.py make them.
+STATUSES = PLAN.states
 
 
 class PlanningProject(PolygonFeature, Base):
@@ -35,6 +35,7 @@ class PlanningProject(PolygonFeature, Base):
             "status <> 'approved' OR decision_authority IS NOT NULL",
             name="approved_has_authority",
         ),
+        CheckConstraint("NOT published OR status = 'approved'", name="published_only_approved"),
         CheckConstraint("jsonb_typeof(documents) = 'array'", name="documents_is_list"),
         CheckConstraint("horizon_year BETWEEN 2000 AND 2100", name="horizon_plausible"),
         *PolygonFeature.geometry_checks(),
@@ -45,11 +46,16 @@ class PlanningProject(PolygonFeature, Base):
     name: Mapped[str] = mapped_column(Text)
     level: Mapped[str] = mapped_column(Text)
     scale_denominator: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default=text("'task_preparation'"))
+    #: The approving decision (the lifecycle's move to approved writes it).
     decision_number: Mapped[str | None] = mapped_column(Text)
     decision_date: Mapped[date | None] = mapped_column(Date)
     decision_authority: Mapped[str | None] = mapped_column(Text)
+    #: Where the decision is known from when its number is not ("not in the report").
+    decision_source: Mapped[str | None] = mapped_column(Text)
     appraisal_date: Mapped[date | None] = mapped_column(Date)
+    appraisal_body: Mapped[str | None] = mapped_column(Text)
+    appraisal_number: Mapped[str | None] = mapped_column(Text)
     horizon_year: Mapped[int | None] = mapped_column(Integer)
     published: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     documents: Mapped[list[dict[str, Any]]] = mapped_column(
@@ -78,10 +84,17 @@ LAYER = Layer(
         "decision_number",
         "decision_date",
         "decision_authority",
+        "decision_source",
         "horizon_year",
         "documents",
     ),
-    private_properties=("notes", "published", "appraisal_date"),
+    private_properties=(
+        "notes",
+        "published",
+        "appraisal_date",
+        "appraisal_body",
+        "appraisal_number",
+    ),
     public_filter=is_public,
     style={"color": "#b2182b", "weight": 2, "fillOpacity": 0.05},
     temporal_property="decision_date",

@@ -31,6 +31,7 @@ PATH_EXAMPLES = {
     "code": "AAAA-AAAA-AAAA",
     "job_id": "0123456789abcdef",
     "change_id": "999999",
+    "lot_code": "DG-NONE-00",
 }
 
 

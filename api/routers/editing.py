@@ -166,13 +166,14 @@ async def writing(
     reason: str | None,
     unconditional: bool = False,
     reverts: int | None = None,
+    decision: str | None = None,
 ) -> AsyncIterator[AsyncConnection]:
     """One transaction for the request's write, with who and why set in it (the decision
-    and dossier headers too); a rule of the database that refuses it is a 422 naming the
-    rule (and nothing is written)."""
+    and dossier headers too, or the ``decision`` a move cites); a rule of the database
+    that refuses it is a 422 naming the rule (and nothing is written)."""
     headers = request.headers
     grounds = editing.Grounds(
-        decision=reason_of(headers.get(DECISION_HEADER), DECISION_HEADER),
+        decision=decision or reason_of(headers.get(DECISION_HEADER), DECISION_HEADER),
         dossier=reason_of(headers.get(DOSSIER_HEADER), DOSSIER_HEADER),
         reverts=reverts,
     )

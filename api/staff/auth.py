@@ -50,6 +50,8 @@ BODIES = {
         "application/json",
         "application/geo+json",
     ),
+    ("POST", "/plans/{code}/transitions"): ("application/json",),
+    ("POST", "/auction-lots/{lot_code}/transitions"): ("application/json",),
     ("POST", "/staff/auth/login"): ("application/json",),
 }
 

@@ -83,6 +83,12 @@ TABLE: dict[tuple[str, str], tuple[Who, str]] = {
     ("GET", "/changes"): (Who.STAFF, READ),
     ("GET", "/changes/{change_id}"): (Who.STAFF, READ),
     ("POST", "/changes/{change_id}/revert"): (Who.SOME_WRITER, "revert"),
+    ("GET", "/plans/{code}/transitions"): (Who.WRITERS, READ),
+    ("POST", "/plans/{code}/transitions"): (Who.WRITERS, "move"),
+    ("PUT", "/plans/{code}/publication"): (Who.WRITERS, "publish"),
+    ("DELETE", "/plans/{code}/publication"): (Who.WRITERS, "withdraw"),
+    ("GET", "/auction-lots/{lot_code}/transitions"): (Who.WRITERS, READ),
+    ("POST", "/auction-lots/{lot_code}/transitions"): (Who.WRITERS, "move"),
     ("GET", "/lookup"): (Who.ANYONE, READ),
     ("GET", "/parcels/{unit}/{sheet}/{number}/planning"): (Who.ANYONE, READ),
     ("GET", "/parcels/{unit}/{sheet}/{number}/extract"): (Who.ANYONE, READ),
@@ -93,6 +99,13 @@ TABLE: dict[tuple[str, str], tuple[Who, str]] = {
     ("POST", "/staff/auth/login"): (Who.ANYONE, "sign in"),
     ("POST", "/staff/auth/logout"): (Who.ANYONE, "sign out"),
     ("GET", "/staff/auth/me"): (Who.ANYONE, READ),
+}
+
+#: The collection a route without ``{collection_id}`` acts on (for :attr:`Who.WRITERS`).
+COLLECTION_OF = {
+    "/plans/{code}/transitions": "planning_projects",
+    "/plans/{code}/publication": "planning_projects",
+    "/auction-lots/{lot_code}/transitions": "auction_lots",
 }
 
 #: Staff routes with nothing public behind them (no ``/staff`` copy of a public route).
@@ -171,14 +184,15 @@ def decide(method: str, path: str, principal: Principal | None) -> Decision:
     who, operation = row
     if staff and who is Who.ANYONE and template not in OWN_STAFF_ROUTES:
         who = Who.STAFF
-    refusal = _refusal(who, operation, params, principal)
+    collection = params.get("collection_id") or COLLECTION_OF.get(template, "")
+    refusal = _refusal(who, operation, collection, principal)
     if refusal is not None:
         return Decision(refusal[0], refusal[1], template, params, staff)
     return Decision(None, template=template, params=params, staff=staff)
 
 
 def _refusal(
-    who: Who, operation: str, params: dict[str, str], principal: Principal | None
+    who: Who, operation: str, collection: str, principal: Principal | None
 ) -> tuple[int, str] | None:
     if who is Who.ANYONE:
         return None
@@ -190,7 +204,6 @@ def _refusal(
         if any(principal.role in roles for roles in WRITERS.values()):
             return None
         return 403, f"the role {principal.role} writes no layer"
-    collection = params.get("collection_id", "")
     if collection in WRITERS and not may_write(principal, collection):
         writers = ", ".join(sorted(WRITERS[collection] | {"admin"}))
         return 403, f"to {operation} in {collection} needs the role {writers}"

@@ -10,7 +10,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Table, insert, select, text
 
-from layers import editing
+from layers import editing, workflows
 from layers.accounts import CLI_ACTOR
 from layers.admin_units import AdminUnit
 from layers.auction_lots import AuctionLot
@@ -59,7 +59,13 @@ def load(conn: Connection, seed: int = DEFAULT_SEED) -> dict[str, int]:
     counts["admin_units"] = len(unit_ids)
 
     projects = plans.projects(units, outline)
-    project_ids = _insert(conn, PlanningProject.__table__, projects, returning="code")
+    new = [_without(p, plans.LIFECYCLE_COLUMNS) for p in projects]
+    project_ids = _insert(conn, PlanningProject.__table__, new, returning="code")
+    for project in projects:  # to the report's status, as staff would
+        for to, body in plans.road(project):
+            workflows.transition(conn, workflows.PLANS, project["code"], to, body)
+        if project["published"]:
+            workflows.publication(conn, project["code"], True)
     counts["planning_projects"] = len(project_ids)
 
     zones = []
@@ -79,7 +85,11 @@ def load(conn: Connection, seed: int = DEFAULT_SEED) -> dict[str, int]:
     lots = plans.auction_lots(areas, rng)
     for lot in lots:
         lot["development_area_id"] = area_ids[lot.pop("development_area_code")]
-    counts["auction_lots"] = len(_insert(conn, AuctionLot.__table__, lots))
+    new = [_without(lot, plans.LOT_STEP_COLUMNS) for lot in lots]
+    counts["auction_lots"] = len(_insert(conn, AuctionLot.__table__, new))
+    for lot in lots:
+        for to, body in plans.lot_road(lot):
+            workflows.transition(conn, workflows.LOTS, lot["lot_code"], to, body)
 
     parcel_rows = cadastre.parcels(units, rng)
     holders = [row.pop("holder") for row in parcel_rows]
@@ -96,6 +106,10 @@ def load(conn: Connection, seed: int = DEFAULT_SEED) -> dict[str, int]:
     conn.execute(insert(Dossier.__table__), dossier_rows)
     counts["dossiers"] = len(dossier_rows)
     return counts
+
+
+def _without(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in names}
 
 
 def _insert_units(conn: Connection, units: dict[str, BaseGeometry]) -> dict[str, int]:

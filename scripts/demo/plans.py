@@ -11,10 +11,17 @@ import shapely
 from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from layers.lifecycle import PLAN_ORDER
 from scripts.demo.city import CENTRE, inner_point, rectangle, snap
 
 PROVINCE = "UBND tỉnh Cao Bằng"
 CITY = "UBND thành phố Cao Bằng"
+CONSTRUCTION = "Sở Xây dựng tỉnh Cao Bằng"
+#: The report's figures run to 15/11/2024: a step it says was taken was taken by then.
+REPORT_DATE = date(2024, 11, 15)
+#: The source of a decision or appraisal the report says was made without its number:
+#: the number stays empty (to be entered from the records), never invented.
+NOT_IN_REPORT = "not in the report"
 
 
 def projects(units: dict[str, BaseGeometry], outline: Polygon) -> list[dict[str, Any]]:
@@ -33,12 +40,13 @@ def projects(units: dict[str, BaseGeometry], outline: Polygon) -> list[dict[str,
             name="Điều chỉnh Quy hoạch chung thành phố Cao Bằng đến năm 2030, tầm nhìn đến "
             "năm 2050",
             decision_authority=PROVINCE,
+            known_by=date(2017, 12, 31),
             horizon_year=2030,
             published=True,
             geom=outline,
             notes="Approved by the province in 2017 (report of 11/2024); the decision "
             "number and date are not given in the report and are to be entered from the "
-            "records.",
+            "records (the decision is dated 31/12/2017: by the end of that year).",
         ),
         dict(
             code="CB-QHC-2045",
@@ -87,7 +95,8 @@ def projects(units: dict[str, BaseGeometry], outline: Polygon) -> list[dict[str,
             code="CB-QHCT-XUANTRUONG",
             level="detailed",
             scale_denominator=500,
-            status="adjustment_pending",
+            status="approved",
+            published=True,
             name="Quy hoạch chi tiết Khu nhà ở dịch vụ hỗn hợp phố Xuân Trường, phường Hợp Giang",
             geom=rectangle(Point(hop_giang_c.x - 120, hop_giang_c.y + 80), 260, 180, -8),
             notes="Submitted to the province for a local adjustment of the land, the basis "
@@ -116,7 +125,8 @@ def projects(units: dict[str, BaseGeometry], outline: Polygon) -> list[dict[str,
             code="CB-NACAN1",
             level="detailed",
             scale_denominator=500,
-            status="adjustment_pending",
+            status="approved",
+            published=True,
             name="Quy hoạch mặt bằng chi tiết phân lô đất khu dân cư Nà Cạn I, phường Sông Bằng",
             geom=rectangle(Point(song_bang_c.x, song_bang_c.y), 330, 160, 0),
             notes="Community consultation on abolishing zone B (56 lots, 01 to 56); the "
@@ -150,6 +160,7 @@ def projects(units: dict[str, BaseGeometry], outline: Polygon) -> list[dict[str,
         ),
     ]
     for row in rows:
+        row.setdefault("decision_authority", approving_authority(row))
         row["geom"] = snap(row["geom"])
         row.setdefault("documents", [])
         row.setdefault("published", False)
@@ -158,6 +169,60 @@ def projects(units: dict[str, BaseGeometry], outline: Polygon) -> list[dict[str,
                 {"title": f"Quyết định {row['decision_number']}", "url": None},
             ]
     return rows
+
+
+def approving_authority(plan: dict[str, Any]) -> str:
+    """Who approves a plan (Law 47/2024/QH15, art. 40): the province a city's general and
+    zoning plans, the city a commune's general plan and detailed plans."""
+    city_level = plan["level"] == "detailed" or plan["scale_denominator"] == 5000
+    return CITY if city_level else PROVINCE
+
+
+def road(plan: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The transitions (target state, body) that bring a new plan of the report to the
+    status the report gives, with the decisions and appraisal each needs. A step the
+    report does not date is dated by the next step it does date (it was taken by then),
+    or by the report's date; its number stays empty with the source "not in the report"."""
+    known = [d for d in (plan.get("appraisal_date"), plan.get("decision_date")) if d]
+    by = (min(known) if known else None) or plan.get("known_by") or REPORT_DATE
+    authority = plan["decision_authority"]
+    steps: list[tuple[str, dict[str, Any]]] = []
+    for to in PLAN_ORDER[1 : PLAN_ORDER.index(plan["status"]) + 1]:
+        body: dict[str, Any] = {}
+        if to == "task_approved":
+            body["decision"] = _unknown(authority, by)
+        elif to == "appraised":
+            dated = plan.get("appraisal_date")
+            body["appraisal"] = {
+                "date": (dated or by).isoformat(),
+                "body": CONSTRUCTION,
+                "source": None if dated else NOT_IN_REPORT,
+            }
+        elif to == "approved":
+            number = plan.get("decision_number")
+            body["decision"] = {
+                **_unknown(authority, plan.get("decision_date") or by),
+                "number": number,
+                "source": None if number else NOT_IN_REPORT,
+            }
+        steps.append((to, body))
+    return steps
+
+
+def _unknown(authority: str, by: date) -> dict[str, Any]:
+    return {"number": None, "date": by.isoformat(), "authority": authority, "source": NOT_IN_REPORT}
+
+
+#: What the lifecycle writes, not the row as first recorded (the road sets them).
+LIFECYCLE_COLUMNS = (
+    "status",
+    "published",
+    "decision_number",
+    "decision_date",
+    "decision_authority",
+    "appraisal_date",
+    "known_by",
+)
 
 
 # Indicators by land use: (coverage %, floor-area ratio, max floors); None where a plan
@@ -323,6 +388,44 @@ def development_areas(units: dict[str, BaseGeometry]) -> list[dict[str, Any]]:
 
 
 AUCTION_STATUSES = ("planned", "announced", "auctioned", "sold", "cancelled")
+
+
+#: The source of a demo lot's decisions: the lots are illustrative, so are their decisions.
+ILLUSTRATIVE = "demo: illustrative lot, no real decision"
+#: What a lot's steps write, not the row as first recorded (:func:`lot_road` sets them).
+LOT_STEP_COLUMNS = ("status", "auction_date", "winning_price_vnd", "result")
+
+
+def lot_road(lot: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The steps (target state, body) that bring a new lot to its demo status."""
+    target, held = lot["status"], lot["auction_date"]
+    sale = ("announced", "auctioned", "sold")
+    path = sale[: sale.index(target) + 1] if target in sale else ()
+    if target == "cancelled":
+        path = ("cancelled",)
+    steps = []
+    for to in path:
+        body: dict[str, Any] = {}
+        if to == "announced":
+            body["decision"] = _illustrative(held - timedelta(days=30))
+            body["auction"] = {"date": held.isoformat()}
+        elif to == "auctioned":
+            body["result"] = {"note": "Đã đấu giá, chờ phê duyệt kết quả"}
+        elif to == "sold":
+            body["decision"] = _illustrative(held + timedelta(days=14))
+            body["result"] = {
+                "winning_price_vnd": lot["winning_price_vnd"],
+                "note": lot["result"],
+            }
+        elif to == "cancelled":
+            body["decision"] = _illustrative(REPORT_DATE)
+            body["result"] = {"note": lot["result"]}
+        steps.append((to, body))
+    return steps
+
+
+def _illustrative(on: date) -> dict[str, Any]:
+    return {"number": None, "date": on.isoformat(), "authority": CITY, "source": ILLUSTRATIVE}
 
 
 def auction_lots(areas: list[dict[str, Any]], rng: np.random.Generator) -> list[dict[str, Any]]:

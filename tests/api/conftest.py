@@ -128,6 +128,21 @@ def history_database(make_demo_database):
 
 
 @pytest.fixture(scope="session")
+def workflow_database(make_demo_database):
+    """A demo database of its own for the legal workflows' tests: they move plans and
+    lots for good (and commit, as the API does)."""
+    from tests.staff import make_staff
+
+    url = make_demo_database("workflows")
+    return url, make_staff(url)
+
+
+@pytest.fixture(scope="session")
+def workflow_api(workflow_database) -> Iterator[str]:
+    yield from serve(settings_for(workflow_database[0].render_as_string(hide_password=False)))
+
+
+@pytest.fixture(scope="session")
 def history_api(history_database) -> Iterator[str]:
     yield from serve(settings_for(history_database[0].render_as_string(hide_password=False)))
 

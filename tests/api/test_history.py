@@ -20,6 +20,7 @@ from pyproj import Transformer
 from shapely.geometry import mapping, shape
 from sqlalchemy import text
 
+from layers import editing, workflows
 from layers.parcels import LAYER as PARCELS
 
 GEOJSON = "application/geo+json"
@@ -127,7 +128,8 @@ def test_anonymous_readers_get_what_was_public_then(history_api, history_engine)
     public = _client(history_api)
     before = _now()
     with history_engine.begin() as conn:
-        conn.execute(text("UPDATE planning_projects SET published = false WHERE id = 1"))
+        conn.execute(editing.context("test", "cli", "withdrawn for the test"))
+        workflows.publication(conn, "CB-QHC-2017", False)
     after = _now()
     try:
         ids_then = {f["id"] for f in _features(public, ZONES, **{"as-of": before})}
@@ -160,7 +162,8 @@ def test_anonymous_readers_get_what_was_public_then(history_api, history_engine)
         assert len(planning[0]["planning"]["general"]) > len(planning[1]["planning"]["general"])
     finally:
         with history_engine.begin() as conn:
-            conn.execute(text("UPDATE planning_projects SET published = true WHERE id = 1"))
+            conn.execute(editing.context("test", "cli", "published again"))
+            workflows.publication(conn, "CB-QHC-2017", True)
 
 
 def test_as_of_never_gives_the_public_a_private_field(history_api, history_engine):
@@ -523,8 +526,6 @@ def test_a_revert_that_would_cascade_outside_its_change_set_is_refused(
             "name": "Thử",
             "level": "detailed",
             "scale_denominator": 500,
-            "status": "preparation",
-            "published": False,
             "documents": [],
         },
     }

@@ -33,20 +33,22 @@ def secrets(engine):
             .scalars()
             .all()
         )
-        na_can = conn.execute(
+        hidden_zone = conn.execute(
             select(
                 func.ST_X(func.ST_PointOnSurface(PlanZone.geom_wgs84)),
                 func.ST_Y(func.ST_PointOnSurface(PlanZone.geom_wgs84)),
             )
             .join(PlanningProject, PlanningProject.id == PlanZone.project_id)
-            .where(PlanningProject.code == "CB-NACAN1", PlanZone.zone_code == "B-01")
+            .where(PlanningProject.code == "CB-QHPK-DETHAM")
+            .order_by(PlanZone.id)
+            .limit(1)
         ).one()
     return {
         "ids": {h.holder_id_number for h in holders},
         "names": {h.holder_name for h in holders},
         "plans": hidden,
         "zones": set(hidden_zones),
-        "na_can_point": tuple(na_can),
+        "hidden_point": tuple(hidden_zone),
     }
 
 
@@ -82,7 +84,7 @@ def test_filters_cannot_reach_hidden_rows(client, secrets):
 
 @pytest.mark.parametrize("z", [12, 14, 16])
 def test_tiles(client, secrets, z):
-    x, y = tile_of(*secrets["na_can_point"], z)
+    x, y = tile_of(*secrets["hidden_point"], z)
     response = client.get(f"/tiles/WebMercatorQuad/{z}/{x}/{y}")
     layers = mapbox_vector_tile.decode(response.content)
     plan_ids = {f["id"] for f in layers.get("planning_projects", {}).get("features", [])}
@@ -93,10 +95,10 @@ def test_tiles(client, secrets, z):
 
 
 def test_lookup_inside_an_unpublished_plan(client, secrets):
-    lon, lat = secrets["na_can_point"]
+    lon, lat = secrets["hidden_point"]
     response = client.get("/lookup", params={"lon": lon, "lat": lat})
     body = response.json()
-    assert body["planning"]["detailed"] == []
+    assert body["planning"]["zoning"] == []  # Đề Thám's zoning plan is appraised, unpublished
     assert_clean(response.text, secrets)
 
 

@@ -17,11 +17,13 @@ from layers.auction_lots import STATUSES as AUCTION_STATUSES
 from layers.auction_lots import AuctionLot
 from layers.development_areas import DevelopmentArea
 from layers.dossiers import summary
+from layers.lifecycle import LOT, PLAN, PLAN_ORDER
 from layers.parcels import Parcel, ParcelHolder
 from layers.plan_zones import PlanZone
 from layers.planning_projects import PlanningProject
 from layers.registry import default_registry
-from scripts.demo import DEMO_SOURCE, cadastre, city
+from layers.workflows import EVENTS
+from scripts.demo import DEMO_SOURCE, cadastre, city, plans
 
 START, END = date(2024, 1, 1), date(2024, 11, 15)
 
@@ -107,10 +109,10 @@ def test_city_area_and_location(conn):
         ("CB-QHPK-DETHAM", "zoning", 2000, "appraised", None),
         ("CB-QHCT-6A", "detailed", 500, "task_preparation", None),
         ("CB-QHPK-09", "zoning", 2000, "contractor_selection", None),
-        ("CB-QHCT-XUANTRUONG", "detailed", 500, "adjustment_pending", None),
+        ("CB-QHCT-XUANTRUONG", "detailed", 500, "approved", None),
         ("CB-NARUA", "detailed", 500, "task_preparation", None),
         ("CB-TDC-DETHAM-DC", "detailed", 500, "task_preparation", None),
-        ("CB-NACAN1", "detailed", 500, "adjustment_pending", None),
+        ("CB-NACAN1", "detailed", 500, "approved", None),
         ("CB-QHC-CHUTRINH", "general", 5000, "approved", ("2218/QĐ-UBND", date(2023, 11, 30))),
         ("CB-QHC-VINHQUANG", "general", 5000, "approved", ("2219/QĐ-UBND", date(2023, 11, 30))),
     ],
@@ -120,8 +122,50 @@ def test_plans_of_the_report(conn, code, level, scale, status, decision):
     assert (p.level, p.scale_denominator, p.status) == (level, scale, status)
     if decision:
         assert (p.decision_number, p.decision_date) == decision
-        assert p.published
+        assert p.published and p.decision_source is None
+    elif status == "approved":  # the report gives no number: none is invented
+        assert p.decision_number is None and p.decision_source == plans.NOT_IN_REPORT
     assert p.source == DEMO_SOURCE
+    # The road the lifecycle allows, from the first state, one transition at a time.
+    moves = conn.execute(
+        select(EVENTS.c.from_status, EVENTS.c.to_status)
+        .where(
+            EVENTS.c.layer == "planning_projects",
+            EVENTS.c.feature_id == p.id,
+            EVENTS.c.kind == "transition",
+        )
+        .order_by(EVENTS.c.id)
+    ).all()
+    states = ["task_preparation", *(to for _, to in moves)]
+    assert states == list(PLAN_ORDER[: PLAN_ORDER.index(status) + 1])
+    assert all((a, b) in PLAN.pairs() for a, b in moves)
+
+
+def test_the_demo_s_decisions_never_invent_a_number(conn):
+    grounds = conn.execute(
+        select(EVENTS.c.grounds).where(EVENTS.c.layer == "planning_projects")
+    ).scalars()
+    decisions = [g["decision"] for g in grounds if "decision" in g]
+    assert len(decisions) > 10
+    known = {"2218/QĐ-UBND", "2219/QĐ-UBND"}
+    for decision in decisions:
+        assert decision["number"] in known or (
+            decision["number"] is None and decision["source"] == plans.NOT_IN_REPORT
+        )
+        assert decision["authority"] and decision["date"] <= "2024-11-15"
+
+
+def test_every_demo_lot_reached_its_status_by_its_steps(conn):
+    lots = conn.execute(select(AuctionLot.id, AuctionLot.status)).all()
+    for key, status in lots:
+        moves = conn.execute(
+            select(EVENTS.c.from_status, EVENTS.c.to_status)
+            .where(EVENTS.c.layer == "auction_lots", EVENTS.c.feature_id == key)
+            .order_by(EVENTS.c.id)
+        ).all()
+        reached = moves[-1][1] if moves else "planned"
+        assert reached == status
+        assert all((a, b) in LOT.pairs() for a, b in moves)
 
 
 @pytest.mark.parametrize("layer", default_registry().values(), ids=lambda layer: layer.id)
@@ -147,7 +191,17 @@ def test_only_approved_plans_are_published(conn):
         .scalars()
         .all()
     )
-    assert published == ["CB-QHC-2017", "CB-QHC-CHUTRINH", "CB-QHC-VINHQUANG"]
+    assert published == [
+        "CB-NACAN1",
+        "CB-QHC-2017",
+        "CB-QHC-CHUTRINH",
+        "CB-QHC-VINHQUANG",
+        "CB-QHCT-XUANTRUONG",
+    ]
+    statuses = conn.execute(
+        select(PlanningProject.status).where(PlanningProject.published)
+    ).scalars()
+    assert set(statuses) == {"approved"}
 
 
 def test_zones_have_plausible_indicators(conn):

@@ -16,7 +16,7 @@ import pytest
 import shapely
 from sqlalchemy import Engine, create_engine, delete, select
 
-from layers import exports
+from layers import editing, exports, workflows
 from layers.admin_units import AdminUnit
 from layers.auction_lots import AuctionLot
 from layers.development_areas import DevelopmentArea
@@ -257,7 +257,8 @@ def test_a_mapping_file_adds_words_for_values(engine, tmp_path):
 def test_every_layer_exports_and_imports_back_unchanged(engine, tmp_path, fmt):
     run_import(engine, write(projects(), tmp_path / "doan.gpkg"), "planning_projects")
     with engine.begin() as conn:  # zones and lots of a public plan are public
-        conn.execute(PROJECTS.update().where(PROJECTS.c.code == "QHPK-HG").values(published=True))
+        conn.execute(editing.context("test", "cli", "published for the test"))
+        workflows.publication(conn, "QHPK-HG", True)
     run_import(engine, write(zones(), tmp_path / "o.geojson"), "plan_zones")
     area = gpd.GeoDataFrame(
         {"MaKhu": ["KPT-01"], "TenKhu": ["Khu Đề Thám"], "TrangThai": ["published"]},

@@ -13,8 +13,10 @@ from layers.lifecycle import LOT, PLAN, GroundsError, Lifecycle, MoveError
 
 MACHINES = (PLAN, LOT)
 DECISION = {"number": "12/QĐ-UBND", "date": "2024-05-20", "authority": "UBND tỉnh Cao Bằng"}
-APPRAISAL = {"date": "2024-05-20", "body": "Sở Xây dựng", "number": "45/SXD-QH"}
-GROUNDS = {"decision": DECISION, "appraisal": APPRAISAL}
+APPRAISAL = {"date": "2024-05-20", "body": "Sở Xây dựng", "number": "45/SXD-QH", "source": None}
+AUCTION = {"date": "2027-01-15", "place": "Trung tâm phát triển quỹ đất"}
+RESULT = {"winning_price_vnd": 1_250_000_000, "note": "Trúng đấu giá"}
+GROUNDS = {"decision": DECISION, "appraisal": APPRAISAL, "auction": AUCTION, "result": RESULT}
 
 
 def _cases(machine: Lifecycle):
@@ -71,6 +73,27 @@ def test_a_decision_needs_its_authority_and_date_but_not_its_number():
     with pytest.raises(GroundsError) as not_object:
         lifecycle.parse_decision("2218/QĐ-UBND")
     assert not_object.value.where == "/decision"
+
+
+def test_an_auction_and_its_result_are_read_with_their_pointers():
+    assert lifecycle.parse_auction(AUCTION).date == date(2027, 1, 15)
+    assert lifecycle.parse_result({}).winning_price_vnd is None
+    assert lifecycle.parse_result(RESULT).as_json() == RESULT
+    for price in (0, -5, 1.5, True, "1000", 10**16):
+        with pytest.raises(GroundsError) as refused:
+            lifecycle.parse_result({"winning_price_vnd": price})
+        assert refused.value.where == "/result/winning_price_vnd"
+    with pytest.raises(GroundsError) as undated:
+        lifecycle.parse_auction({"place": "x"})
+    assert undated.value.where == "/auction/date"
+
+
+def test_every_ground_a_lifecycle_reads_has_its_fields_described():
+    for machine in MACHINES:
+        for name in machine.grounds:
+            assert name in lifecycle.FIELDS and name in lifecycle.GROUNDS
+        for to, needed in machine.needs.items():
+            assert to in machine.states and set(needed) <= set(machine.grounds)
 
 
 def test_given_grounds_are_read_even_where_not_required():

@@ -52,6 +52,7 @@ def test_upgrade_downgrade_upgrade(make_database):
         "edits",
         "change_sets",
         "parcel_holders_history",
+        "lifecycle_events",
     }
     # 0009: a history table beside each layer table
     assert kept == {
@@ -65,8 +66,8 @@ def test_upgrade_downgrade_upgrade(make_database):
     assert srid == 1
     # 0001: four checks, 0002: folding, 0003: two set-based checks, 0006: the WGS 84 copy,
     # 0008: actor, version, journal, holders; 0009: change sets (open, stamp), truncation
-    # kept, history kept
-    assert functions == 17
+    # kept, history kept; 0010: lifecycles
+    assert functions == 18
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM land_use_codes")).scalar() == 33
         assert conn.execute(text("SELECT count(*) FROM service_area")).scalar() == 1
