@@ -20,6 +20,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from api import errors, openapi
 from api.http import HeadAsGet, HostGate
 from api.routers import (
+    change_requests,
     collections,
     editing,
     extract,
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         editing.router,
         history.router,
         workflows.router,
+        change_requests.router,
         lookup.router,
         extract.router,
         imports.router(settings),

@@ -9,10 +9,11 @@ import math
 import re
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
-from fastapi import Path, Query
+import orjson
+from fastapi import HTTPException, Path, Query
 from pydantic import BeforeValidator
 from starlette.datastructures import QueryParams
 
@@ -313,3 +314,27 @@ SheetPath = Annotated[
 ParcelNumberPath = Annotated[
     Integer, Path(ge=1, le=INT4_MAX, description="Parcel number", examples=[32])
 ]
+
+
+#: A small JSON body (a move, a change request's approval) is a few hundred bytes.
+MAX_SMALL_BODY = 64 * 1024
+
+
+async def json_members(request: Any, known: set[str], empty_ok: bool = False) -> dict[str, Any]:
+    """A small JSON object body whose members are among ``known`` (400 naming the member
+    otherwise, 413 beyond :data:`MAX_SMALL_BODY`); ``empty_ok``: no body reads as {}."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_SMALL_BODY:
+            raise HTTPException(413, f"the body is at most {MAX_SMALL_BODY // 1024} KiB")
+    try:
+        given = orjson.loads(body) if body or not empty_ok else {}
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("body", f"not JSON: {exc}") from None
+    if not isinstance(given, dict):
+        raise BadRequest("body", f"a JSON object with members among {sorted(known)}")
+    for name in given:
+        if name not in known:
+            raise BadRequest(f"body.{name}", f"not a member; known: {sorted(known)}")
+    return given

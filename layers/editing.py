@@ -183,7 +183,7 @@ def _geometry(given: Any, srid: int, lat_first: bool = False) -> bytes:
     return shapely.to_wkb(geom, include_srid=False)
 
 
-def _geom(changes: Changes) -> ColumnElement[Any]:
+def stored_geometry(changes: Changes) -> ColumnElement[Any]:
     made = func.ST_Multi(func.ST_GeomFromWKB(changes.geometry, changes.srid))
     return made if changes.srid == STORAGE_SRID else func.ST_Transform(made, STORAGE_SRID)
 
@@ -191,7 +191,7 @@ def _geom(changes: Changes) -> ColumnElement[Any]:
 def _columns(layer: Layer, changes: Changes) -> dict[str, Any]:
     values: dict[str, Any] = dict(changes.values)
     if changes.geometry is not None:
-        values[layer.storage_geometry_column] = _geom(changes)
+        values[layer.storage_geometry_column] = stored_geometry(changes)
     return values
 
 

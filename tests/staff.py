@@ -32,6 +32,7 @@ PATH_EXAMPLES = {
     "job_id": "0123456789abcdef",
     "change_id": "999999",
     "lot_code": "DG-NONE-00",
+    "request_id": "999999",
 }
 
 

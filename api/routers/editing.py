@@ -12,6 +12,7 @@ import functools
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
@@ -23,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.deps import LayerDep
-from api.errors import BadRequest, RuleBroken, ensure_database_up, problems, retry_later
+from api.errors import BadRequest, Conflict, RuleBroken, ensure_database_up, problems, retry_later
 from api.links import base_url
 from api.params import DECISION_HEADER, DOSSIER_HEADER, REASON_HEADER, feature_key
 from api.params import reason as reason_of
@@ -31,7 +32,7 @@ from api.routers.features import GEOJSON, feature_body
 from api.staff import rules
 from api.staff.auth import DECISION, principal
 from gis.crs import CRS84_URI, CRSError, ogc_crs
-from layers import editing
+from layers import change_requests, editing
 from layers.accounts import Principal
 from layers.base import Layer
 
@@ -107,6 +108,18 @@ IfMatch = Annotated[
     str | None, Header(alias="If-Match", description='The ETag the change replaces ("*": any)')
 ]
 FeatureId = Annotated[str, FastPath(examples=["1"])]
+CHANGE_REQUEST_HEADER = "Change-Request"
+#: A write that joins a change request is held, not made.
+HELD: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Held in the change request named by Change-Request"}
+}
+ChangeRequest = Annotated[
+    str | None,
+    Header(
+        alias=CHANGE_REQUEST_HEADER,
+        description="The change request this write joins: held (202), applied when approved",
+    ),
+]
 
 
 def _crs(content_crs: str | None) -> tuple[int, bool]:
@@ -134,23 +147,30 @@ async def _body(request: Request) -> bytes:
     return bytes(body)
 
 
-def _changes(
-    layer: Layer, body: bytes, srid: int, partial: bool, lat_first: bool
-) -> editing.Changes:
+@dataclass(frozen=True)
+class Parsed:
+    """A write's body as the client sent it (JSON), and as checked changes."""
+
+    feature: Any
+    changes: editing.Changes
+    srid: int
+    lat_first: bool
+
+
+def _changes(layer: Layer, body: bytes, srid: int, partial: bool, lat_first: bool) -> Parsed:
     try:
         feature = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest("body", f"not JSON: {exc}") from None
     try:
-        return editing.parse(layer, feature, srid, partial=partial, lat_first=lat_first)
+        changes = editing.parse(layer, feature, srid, partial=partial, lat_first=lat_first)
+        return Parsed(feature, changes, srid, lat_first)
     except editing.FeatureError as exc:
         where = exc.where.replace("/", ".")
         raise BadRequest(f"body{where}", exc.detail) from None
 
 
-async def _parse(
-    request: Request, layer: Layer, content_crs: str | None, partial: bool
-) -> editing.Changes:
+async def _parse(request: Request, layer: Layer, content_crs: str | None, partial: bool) -> Parsed:
     """The body as checked changes; a large one is read off the event loop (JSON and
     shapely on megabytes of coordinates would hold up every other request, tiles too)."""
     srid, lat_first = _crs(content_crs)
@@ -167,6 +187,7 @@ async def writing(
     unconditional: bool = False,
     reverts: int | None = None,
     decision: str | None = None,
+    dossier: str | None = None,
 ) -> AsyncIterator[AsyncConnection]:
     """One transaction for the request's write, with who and why set in it (the decision
     and dossier headers too, or the ``decision`` a move cites); a rule of the database
@@ -174,7 +195,7 @@ async def writing(
     headers = request.headers
     grounds = editing.Grounds(
         decision=decision or reason_of(headers.get(DECISION_HEADER), DECISION_HEADER),
-        dossier=reason_of(headers.get(DOSSIER_HEADER), DOSSIER_HEADER),
+        dossier=dossier or reason_of(headers.get(DOSSIER_HEADER), DOSSIER_HEADER),
         reverts=reverts,
     )
     ensure_database_up(request)
@@ -249,17 +270,29 @@ def writer(request: Request) -> Principal:
     summary="Add a feature (staff)",
     status_code=201,
     response_class=Response,
-    responses={201: {"content": {GEOJSON: {}}}, **problems(400, 401, 403, 404, 413, 415, 422, 503)},
+    responses={
+        201: {"content": {GEOJSON: {}}},
+        **HELD,
+        **problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
+    },
     openapi_extra=_body_doc(FEATURE_SCHEMA, GEOJSON, "application/json"),
 )
 async def create(
-    request: Request, layer: LayerDep, content_crs: ContentCrs = None, reason: Reason = None
+    request: Request,
+    layer: LayerDep,
+    content_crs: ContentCrs = None,
+    reason: Reason = None,
+    change_request: ChangeRequest = None,
 ) -> Response:
     who = writer(request)
-    changes = await _parse(request, layer, content_crs, partial=False)
+    held = _request_id(change_request)
+    parsed = await _parse(request, layer, content_crs, partial=False)
+    if held is not None:
+        return await _hold(request, who, layer, held, "create", None, None, parsed)
     audience = rules.audience(who, layer.id)
     async with writing(request, who, reason_of(reason)) as conn:
-        written = (await conn.execute(editing.create(layer, changes, audience))).one()
+        await _direct(conn, layer, "create", None, parsed.changes)
+        written = (await conn.execute(editing.create(layer, parsed.changes, audience))).one()
         await _in_units(conn, layer, written.key, who)
         return _answer(request, layer, written, status=201)
 
@@ -270,10 +303,14 @@ async def _change(
     feature_id: str,
     if_match: str | None,
     reason: str | None,
-    changes: editing.Changes | None,
+    parsed: Parsed | None,
+    change_request: str | None = None,
+    operation: str = "delete",
 ) -> Response:
-    """PUT, PATCH (``changes``) and DELETE (None): the same preconditions."""
+    """PUT, PATCH (``parsed``) and DELETE (None): the same preconditions."""
     who = writer(request)
+    held = _request_id(change_request)
+    changes = parsed.changes if parsed is not None else None
     if if_match is not None and not if_match.strip():
         if_match = None  # an empty list of ETags is no condition
     key = feature_key(layer, feature_id)
@@ -285,9 +322,13 @@ async def _change(
             428, "send If-Match with the feature's ETag (GET it first), or '*' to overwrite"
         )
     versions = _versions(if_match)
+    if held is not None:
+        based_on = await _based_on(request, layer, feature_id, key, versions, who)
+        return await _hold(request, who, layer, held, operation, key, based_on, parsed)
     audience = rules.audience(who, layer.id)
     async with writing(request, who, reason_of(reason), unconditional=if_match is None) as conn:
         await _in_units(conn, layer, key, who)
+        await _direct(conn, layer, operation, key, changes)
         if changes is None:
             statement = editing.remove(layer, key, versions)
         else:
@@ -299,6 +340,106 @@ async def _change(
             return Response(status_code=204)
         await _in_units(conn, layer, key, who)
         return _answer(request, layer, written)
+
+
+async def _direct(
+    conn: AsyncConnection,
+    layer: Layer,
+    operation: str,
+    key: int | None,
+    changes: editing.Changes | None,
+) -> None:
+    """A write made at once may not touch legal data (an approved plan's zones or
+    boundary, a parcel's legal record): 409, send it in a change request."""
+    needs = change_requests.needs_request(layer, operation, key, changes)
+    if isinstance(needs, str):
+        what: Any = ("", needs)
+    elif needs is None:
+        return
+    else:
+        what = (await conn.execute(needs)).first()
+    if what is not None:
+        raise Conflict(
+            f"{what[1]}{f' ({what[0]})' if what[0] else ''} change only through a change "
+            "request: draft one "
+            f"(POST /change-requests) and send this write with {CHANGE_REQUEST_HEADER}: <id>",
+            needs_change_request=True,
+        )
+
+
+def _request_id(given: str | None) -> int | None:
+    if given is None or not given.strip():
+        return None
+    if not given.strip().isdigit() or len(given.strip()) > 18:
+        raise BadRequest(CHANGE_REQUEST_HEADER, "the id of a change request (digits)")
+    return int(given)
+
+
+async def _based_on(
+    request: Request,
+    layer: Layer,
+    feature_id: str,
+    key: int,
+    versions: tuple[int, ...] | None,
+    who: Principal,
+) -> int:
+    """The version a held edit is based on: the feature's current one, which If-Match
+    (when sent) must name (412 otherwise, as for a write made at once)."""
+    ensure_database_up(request)
+    async with request.app.state.engine.connect() as conn:
+        await _in_units(conn, layer, key, who)
+        found = (await conn.execute(editing.current(layer, key))).one_or_none()
+        if found is None or (versions is not None and found.version not in versions):
+            await _not_written(conn, layer, feature_id, key)
+    return int(found.version)
+
+
+async def _hold(
+    request: Request,
+    who: Principal,
+    layer: Layer,
+    request_id: int,
+    operation: str,
+    key: int | None,
+    based_on: int | None,
+    parsed: Parsed | None,
+) -> Response:
+    """The write joins the change request instead of being made: 202, and where the
+    request is."""
+    edit = change_requests.Edit(
+        operation=operation,
+        layer=layer.id,
+        feature_id=key,
+        based_on=based_on,
+        body=parsed.feature if parsed else None,
+        srid=parsed.srid if parsed else 4326,
+        lat_first=parsed.lat_first if parsed else False,
+    )
+    ensure_database_up(request)
+    async with request.app.state.engine.begin() as conn:
+        try:
+            edit_id = await conn.run_sync(change_requests.join, request_id, edit, who.name)
+        except change_requests.Refused as exc:
+            if exc.status == 409:
+                raise Conflict(exc.detail) from None
+            raise HTTPException(exc.status, exc.detail) from None
+    decision = request.scope.get(DECISION)
+    prefix = rules.STAFF_PREFIX if decision is not None and decision.staff else ""
+    where = f"{base_url(request)}{prefix}/change-requests/{request_id}"
+    body = {
+        "change_request": request_id,
+        "edit": edit_id,
+        "operation": operation,
+        "collection": layer.id,
+        "feature": key,
+        "based_on": based_on,
+    }
+    return Response(
+        orjson.dumps(body),
+        status_code=202,
+        media_type="application/json",
+        headers={"Location": where},
+    )
 
 
 async def _not_written(conn: AsyncConnection, layer: Layer, feature_id: str, key: int) -> None:
@@ -331,14 +472,14 @@ _VERSION_TAG = re.compile(r'"[0-9]{1,18}"')
 
 
 FEATURE_PATH = "/collections/{collection_id}/items/{feature_id}"
-WRITE_ERRORS = problems(400, 401, 403, 404, 412, 413, 415, 422, 428, 503)
+WRITE_ERRORS = problems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 503)
 
 
 @router.put(
     FEATURE_PATH,
     summary="Replace a feature (staff)",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}, **WRITE_ERRORS},
+    responses={200: {"content": {GEOJSON: {}}}, **HELD, **WRITE_ERRORS},
     openapi_extra=_body_doc(FEATURE_SCHEMA, GEOJSON, "application/json"),
 )
 async def replace(
@@ -348,16 +489,19 @@ async def replace(
     if_match: IfMatch = None,
     content_crs: ContentCrs = None,
     reason: Reason = None,
+    change_request: ChangeRequest = None,
 ) -> Response:
-    changes = await _parse(request, layer, content_crs, partial=False)
-    return await _change(request, layer, feature_id, if_match, reason, changes)
+    parsed = await _parse(request, layer, content_crs, partial=False)
+    return await _change(
+        request, layer, feature_id, if_match, reason, parsed, change_request, "replace"
+    )
 
 
 @router.patch(
     FEATURE_PATH,
     summary="Change some properties or the geometry of a feature (JSON merge patch; staff)",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}, **WRITE_ERRORS},
+    responses={200: {"content": {GEOJSON: {}}}, **HELD, **WRITE_ERRORS},
     openapi_extra=_body_doc(PATCH_SCHEMA, "application/merge-patch+json", "application/json"),
 )
 async def patch(
@@ -367,9 +511,12 @@ async def patch(
     if_match: IfMatch = None,
     content_crs: ContentCrs = None,
     reason: Reason = None,
+    change_request: ChangeRequest = None,
 ) -> Response:
-    changes = await _parse(request, layer, content_crs, partial=True)
-    return await _change(request, layer, feature_id, if_match, reason, changes)
+    parsed = await _parse(request, layer, content_crs, partial=True)
+    return await _change(
+        request, layer, feature_id, if_match, reason, parsed, change_request, "update"
+    )
 
 
 @router.delete(
@@ -379,7 +526,8 @@ async def patch(
     response_class=Response,
     responses={
         204: {"description": "Deleted"},
-        **problems(400, 401, 403, 404, 405, 412, 428, 503),
+        **HELD,
+        **problems(400, 401, 403, 404, 405, 409, 412, 428, 503),
     },
 )
 async def remove(
@@ -388,6 +536,7 @@ async def remove(
     feature_id: FeatureId,
     if_match: IfMatch = None,
     reason: Reason = None,
+    change_request: ChangeRequest = None,
 ) -> Response:
     if not layer.deletable:
         allowed = ", ".join(_methods(request, layer, item=True))
@@ -396,7 +545,7 @@ async def remove(
             f"{layer.id} are never deleted: they are retired or cancelled by a decision",
             headers={"Allow": allowed},
         )
-    return await _change(request, layer, feature_id, if_match, reason, None)
+    return await _change(request, layer, feature_id, if_match, reason, None, change_request)
 
 
 def _methods(request: Request, layer: Layer, item: bool) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi import Path as FastPath
 from fastapi.responses import JSONResponse
@@ -20,6 +19,7 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.errors import BadRequest, Conflict, ensure_database_up, problems
+from api.params import json_members
 from api.params import reason as reason_of
 from api.routers.editing import Reason, writer, writing
 from layers import workflows
@@ -27,9 +27,6 @@ from layers.lifecycle import MoveError
 from layers.workflows import Workflow
 
 router = APIRouter(tags=["workflows"])
-
-#: A move's body is a few hundred bytes: a decision and a reason.
-MAX_BODY = 64 * 1024
 
 PlanCode = Annotated[str, FastPath(max_length=100, examples=["CB-QHC-CHUTRINH"])]
 LotCode = Annotated[str, FastPath(max_length=100, examples=["DG-3B-01"])]
@@ -79,21 +76,7 @@ def _state(conn: Connection, workflow: Workflow, code: str, units: tuple[str, ..
 
 
 async def _read_body(request: Request, workflow: Workflow) -> dict[str, Any]:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise HTTPException(413, f"a move's body is at most {MAX_BODY // 1024} KiB")
-    try:
-        given = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest("body", f"not JSON: {exc}") from None
-    if not isinstance(given, dict):
-        raise BadRequest("body", 'a JSON object: {"to": …, "decision": {…}, "reason": …}')
-    known = {"to", "reason", *workflow.lifecycle.grounds}
-    for name in given:
-        if name not in known:
-            raise BadRequest(f"body.{name}", f"not a member of a move; known: {sorted(known)}")
+    given = await json_members(request, {"to", "reason", *workflow.lifecycle.grounds})
     if not isinstance(given.get("to"), str) or not given["to"]:
         raise BadRequest("body.to", "the state to move to, a string")
     reason = given.get("reason")

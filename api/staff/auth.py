@@ -52,6 +52,9 @@ BODIES = {
     ),
     ("POST", "/plans/{code}/transitions"): ("application/json",),
     ("POST", "/auction-lots/{lot_code}/transitions"): ("application/json",),
+    ("POST", "/change-requests"): ("application/json",),
+    ("POST", "/change-requests/{request_id}/approve"): ("application/json",),
+    ("POST", "/change-requests/{request_id}/reject"): ("application/json",),
     ("POST", "/staff/auth/login"): ("application/json",),
 }
 

@@ -143,6 +143,19 @@ def workflow_api(workflow_database) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def workflow_clients(workflow_api, workflow_database):
+    """``client(role)``: an httpx client of the workflow server as ``role`` (None: the
+    public)."""
+    staff = workflow_database[1]
+
+    def client(role: str | None = None) -> httpx.Client:
+        headers = staff.headers(role) if role else {}
+        return httpx.Client(base_url=workflow_api, headers=headers, timeout=60)
+
+    return client
+
+
+@pytest.fixture(scope="session")
 def history_api(history_database) -> Iterator[str]:
     yield from serve(settings_for(history_database[0].render_as_string(hide_password=False)))
 

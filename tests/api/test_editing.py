@@ -23,8 +23,9 @@ GEOJSON = "application/geo+json"
 MERGE = "application/merge-patch+json"
 ZONES = "/collections/plan_zones/items"
 #: A zone of the approved general plan (project 1), of the unpublished 2045 plan (outside
-#: Thục Phán), of the appraised Đề Thám zoning plan (inside Thục Phán), and of project 9.
-PUBLIC_ZONE, ZONE_OUTSIDE_NORTH, ZONE_INSIDE_NORTH, ZONE_OF_9 = 1, 150, 299, 611
+#: Thục Phán), of the appraised Đề Thám zoning plan (inside Thục Phán), and another of Đề
+#: Thám to edit at once (an approved plan's zones change through change requests).
+PUBLIC_ZONE, ZONE_OUTSIDE_NORTH, ZONE_INSIDE_NORTH, ZONE_OF_9 = 1, 150, 299, 400
 
 
 def _headers(staff, role: str, **more: str) -> dict[str, str]:
@@ -62,7 +63,7 @@ def _new_zone(api, staff, code: str) -> dict:
     return {
         "type": "Feature",
         "geometry": geometry,
-        "properties": {"project_id": 1, "zone_code": code, "land_use_code": "ODT", "max_floors": 5},
+        "properties": {"project_id": 2, "zone_code": code, "land_use_code": "ODT", "max_floors": 5},
     }
 
 
@@ -237,7 +238,7 @@ def test_every_database_rule_is_a_422_naming_it(staff_api, staff, staff_engine, 
         ring = [[x, y], [x + 10, y + 10], [x + 10, y], [x, y + 10], [x, y]]
         change = {"geometry": {"type": "Polygon", "coordinates": [ring]}}
     elif change == "moved":
-        moved = shapely.affinity.translate(shape(before["geometry"]), 1000, 0)
+        moved = shapely.affinity.translate(shape(before["geometry"]), 6000, 0)
         change = {"geometry": mapping(moved)}
     zones = _count_zones(staff_engine)
     refused = _patch(

@@ -27,6 +27,8 @@ GEOJSON = "application/geo+json"
 MERGE = "application/merge-patch+json"
 LOTS = "/collections/auction_lots/items"
 ZONES = "/collections/plan_zones/items"
+# Zones 153–156 are the 2045 plan's (in preparation): edited at once, where an approved
+# plan's zones change through change requests (tests/api/test_change_requests.py).
 #: A zone of the approved, published general plan (project 1); one of the unpublished
 #: 2045 plan.
 PUBLIC_ZONE, UNPUBLISHED_ZONE = 1, 150
@@ -259,7 +261,7 @@ def _area(geometry: dict) -> float:
 def test_a_feature_s_versions_each_with_its_change_set(history_api, history_database):
     staff = history_database[1]
     planner = _client(history_api, staff, "planner")
-    path = f"{ZONES}/3"
+    path = f"{ZONES}/153"
     for floors, why in ((4, "Điều chỉnh tầng cao"), (6, "Sửa lại")):
         _patch(
             planner,
@@ -314,7 +316,7 @@ def test_a_diff_gives_both_geometries_the_attributes_changed_and_the_area(
 ):
     staff = history_database[1]
     planner = _client(history_api, staff, "planner")
-    path = f"{ZONES}/4"
+    path = f"{ZONES}/154"
     old = planner.get(path).json()
     smaller = shapely.affinity.scale(shape(old["geometry"]), 0.9, 0.9)
     headers = {
@@ -348,9 +350,9 @@ def test_changes_are_found_by_actor_layer_place_and_time(history_api, history_da
     staff = history_database[1]
     planner = _client(history_api, staff, "planner")
     start = _now()
-    _patch(planner, f"{ZONES}/5", {"properties": {"max_floors": 2}})
-    change = _last_change(planner, f"{ZONES}/5")
-    zone = shape(planner.get(f"{ZONES}/5").json()["geometry"])
+    _patch(planner, f"{ZONES}/155", {"properties": {"max_floors": 2}})
+    change = _last_change(planner, f"{ZONES}/155")
+    zone = shape(planner.get(f"{ZONES}/155").json()["geometry"])
     box = ",".join(str(v) for v in zone.bounds)
 
     def ids(**params) -> list[int]:
@@ -377,7 +379,7 @@ def test_changes_are_found_by_actor_layer_place_and_time(history_api, history_da
 def test_revert_undoes_a_change_set_unless_later_ones_touched_it(history_api, history_database):
     staff = history_database[1]
     planner = _client(history_api, staff, "planner")
-    path = f"{ZONES}/6"
+    path = f"{ZONES}/156"
     _patch(planner, path, {"properties": {"max_floors": 11}})
     first = _last_change(planner, path)
     _patch(planner, path, {"properties": {"max_floors": 12}})
@@ -386,7 +388,7 @@ def test_revert_undoes_a_change_set_unless_later_ones_touched_it(history_api, hi
     refused = planner.post(f"/changes/{first['id']}/revert")
     assert refused.status_code == 409
     assert refused.json()["later_changes"] == [
-        {"layer": "plan_zones", "feature_id": 6, "change_sets": [second["id"]]}
+        {"layer": "plan_zones", "feature_id": 156, "change_sets": [second["id"]]}
     ]
     assert planner.get(path).json()["properties"]["max_floors"] == 12  # nothing changed
 
@@ -418,7 +420,7 @@ def test_revert_puts_a_deleted_feature_back_and_removes_a_created_one(
     body = {
         "type": "Feature",
         "geometry": body["geometry"],
-        "properties": {"project_id": 1, "zone_code": "H-REVERT", "land_use_code": "ODT"},
+        "properties": {"project_id": 2, "zone_code": "H-REVERT", "land_use_code": "ODT"},
     }
     created = planner.post(ZONES, json=body, headers={"Content-Type": GEOJSON})
     assert created.status_code == 201, created.text
@@ -472,7 +474,7 @@ def test_a_later_deletion_is_a_later_change_and_the_revert_changes_nothing(
     body = {
         "type": "Feature",
         "geometry": body["geometry"],
-        "properties": {"project_id": 1, "zone_code": "H-LATER", "land_use_code": "ODT"},
+        "properties": {"project_id": 2, "zone_code": "H-LATER", "land_use_code": "ODT"},
     }
     key = planner.post(ZONES, json=body, headers={"Content-Type": GEOJSON}).json()["id"]
     _patch(planner, f"{ZONES}/{key}", {"properties": {"max_floors": 3}})

@@ -22,14 +22,8 @@ _codes = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def api(workflow_api, workflow_database):
-    staff = workflow_database[1]
-
-    def client(role: str | None = None) -> httpx.Client:
-        headers = staff.headers(role) if role else {}
-        return httpx.Client(base_url=workflow_api, headers=headers, timeout=60)
-
-    return client
+def api(workflow_clients):
+    return workflow_clients
 
 
 @pytest.fixture(scope="module")

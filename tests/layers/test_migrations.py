@@ -53,6 +53,8 @@ def test_upgrade_downgrade_upgrade(make_database):
         "change_sets",
         "parcel_holders_history",
         "lifecycle_events",
+        "change_requests",
+        "change_request_edits",
     }
     # 0009: a history table beside each layer table
     assert kept == {
